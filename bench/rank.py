@@ -1,0 +1,251 @@
+"""``leaderboard bench rank``: exact-rank latency at scale, and write throughput.
+
+Loads N entries through the real submit path (batches, ranks off) while the compactor
+runs, then measures, in the same run and on the same data:
+  - our exact rank of random players (``Store.fetch_rank``, pool and all);
+  - a naive ``COUNT(*)`` over the order index;
+  - Redis ``ZREVRANK`` when a Redis answers on 127.0.0.1:6379;
+  - single upserts over 16 connections with the rank structure and feed maintained,
+    beside the same upsert into a plain table with the same indexes;
+  - batched rows (1,000 per batch), with ranks in the reply and without.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from typing import Any, Final
+
+from bench.environment import bench_database, redis_client
+from bench.stats import percentile_ms, ratio
+from core.boards import BoardSpec, UpdatePolicy
+from core.ranking import ScoreInput
+from core.settings import Settings
+from db.compaction import compact_all
+from db.feed import sequence
+from db.store import Store
+
+BOARD: Final = "bench"
+WRITES: Final = "bench-writes"
+BATCH: Final = 1000
+
+NAIVE_RANK: Final = """
+SELECT count(*) + 1 FROM lb_entry e
+  JOIN lb_season s ON s.board_id = $1
+  JOIN lb_entry m ON m.season_no = s.season_no AND m.player_id = $2
+ WHERE e.season_no = s.season_no
+   AND (e.sort_score, e.achieved_at, e.player_id) < (m.sort_score, m.achieved_at, m.player_id)"""
+
+PLAIN_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS bench_plain (
+    season_no integer NOT NULL, player_id text COLLATE "C" NOT NULL, score bigint NOT NULL,
+    sort_score bigint NOT NULL, achieved_at timestamptz NOT NULL, updates integer NOT NULL,
+    metadata jsonb, PRIMARY KEY (season_no, player_id));
+CREATE INDEX IF NOT EXISTS bench_plain_order
+    ON bench_plain (season_no, sort_score, achieved_at, player_id)"""
+PLAIN_UPSERT: Final = """
+INSERT INTO bench_plain AS e (season_no, player_id, score, sort_score, achieved_at, updates)
+VALUES (1, $1, $2::bigint, -$2::bigint, now(), 1)
+ON CONFLICT (season_no, player_id) DO UPDATE SET
+    score = excluded.score, sort_score = excluded.sort_score,
+    achieved_at = excluded.achieved_at, updates = e.updates + 1"""
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rows", file=sys.stderr, disable=None)
+
+
+async def _maintain(store: Store, stop: asyncio.Event, boards: list[str]) -> None:
+    """What the runtime's maintenance loop does: compact and sequence every 100 ms."""
+    while not stop.is_set():
+        await compact_all(store.pool)
+        for board in boards:
+            await sequence(store.pool, board)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.1)
+
+
+async def _load(store: Store, scores: list[int]) -> float:
+    n = len(scores)
+    bar = _progress(n, "loading")
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for start in range(0, n, BATCH):
+        queue.put_nowait(start)
+
+    async def loader() -> None:
+        while not queue.empty():
+            start = queue.get_nowait()
+            chunk = [ScoreInput(f"p{i}", scores[i]) for i in range(start, min(n, start + BATCH))]
+            await store.submit(BOARD, chunk, with_ranks=False)
+            bar.update(len(chunk))
+
+    stop = asyncio.Event()
+    began = time.perf_counter()
+    maintainer = asyncio.create_task(_maintain(store, stop, []))
+    await asyncio.gather(*(loader() for _ in range(3)))
+    stop.set()
+    await maintainer
+    while any(not r.skipped and r.folded_buckets for r in await compact_all(store.pool)):
+        pass
+    bar.close()
+    return time.perf_counter() - began
+
+
+async def _sample(fn: Any, keys: list[str]) -> list[float]:
+    out = []
+    for key in keys:
+        t0 = time.perf_counter()
+        await fn(key)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float] | None:
+    client: Any = await redis_client()
+    if client is None:
+        return None
+    zkey = "lb-bench-rank"
+    try:
+        await client.delete(zkey)
+        bar = _progress(len(scores), "redis load")
+        for start in range(0, len(scores), 10_000):
+            chunk = {f"p{i}": scores[i] for i in range(start, min(len(scores), start + 10_000))}
+            await client.zadd(zkey, chunk)
+            bar.update(len(chunk))
+        bar.close()
+        lat = await _sample(lambda p: client.zrevrank(zkey, p), keys)
+        return {"p50": percentile_ms(lat, 50), "p99": percentile_ms(lat, 99)}
+    finally:
+        await client.delete(zkey)
+        await client.aclose()
+
+
+async def _throughput(worker: Any, *, workers: int, seconds: float) -> float:
+    """Operations per second of ``workers`` concurrent loops over ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    counts = [0] * workers
+
+    async def loop(i: int) -> None:
+        rng = random.Random(i)
+        while time.perf_counter() < deadline:
+            counts[i] += await worker(rng)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(loop(i) for i in range(workers)))
+    return sum(counts) / (time.perf_counter() - began)
+
+
+async def _writes(store: Store, seconds: float) -> dict[str, float]:
+    await store.create_board(BoardSpec(id=WRITES, policy=UpdatePolicy.LATEST))
+    players = 100_000
+
+    async def single(rng: random.Random) -> int:
+        await store.submit(WRITES, [ScoreInput(f"w{rng.randrange(players)}", rng.randrange(10**6))])
+        return 1
+
+    async def plain(rng: random.Random) -> int:
+        await store.pool.execute(PLAIN_UPSERT, f"w{rng.randrange(players)}", rng.randrange(10**6))
+        return 1
+
+    def batch_of(rng: random.Random) -> list[ScoreInput]:
+        return [
+            ScoreInput(f"w{p}", rng.randrange(10**6))
+            for p in rng.sample(range(players), BATCH)
+        ]
+
+    async def batch(rng: random.Random) -> int:
+        await store.submit(WRITES, batch_of(rng))
+        return BATCH
+
+    async def batch_bulk(rng: random.Random) -> int:
+        await store.submit(WRITES, batch_of(rng), with_ranks=False)
+        return BATCH
+
+    await store.pool.execute(PLAIN_TABLE)
+    stop = asyncio.Event()
+    maintainer = asyncio.create_task(_maintain(store, stop, [WRITES]))
+    try:
+        result = {
+            "upserts_per_s": await _throughput(single, workers=16, seconds=seconds),
+            "batch_rows_per_s": await _throughput(batch, workers=2, seconds=seconds),
+            "batch_rows_noranks_per_s": await _throughput(batch_bulk, workers=2, seconds=seconds),
+        }
+    finally:
+        stop.set()
+        await maintainer
+    result["upserts_plain_per_s"] = await _throughput(plain, workers=16, seconds=seconds)
+    return result
+
+
+async def run(
+    *, entries: int, dsn: str | None, samples: int, seconds: float, seed: int = 1
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    scores = [rng.randrange(10**7) for _ in range(entries)]
+    async with bench_database(dsn) as database:
+        settings = Settings(db_pool_max=20)
+        store = await Store.open(settings, dsn=database)
+        try:
+            await store.create_board(BoardSpec(id=BOARD))
+            load_s = await _load(store, scores)
+            await store.pool.execute("VACUUM ANALYZE")
+            keys = [f"p{rng.randrange(entries)}" for _ in range(samples)]
+            await _sample(lambda p: store.fetch_rank(BOARD, p), keys[:200])  # warm up
+            ours = await _sample(lambda p: store.fetch_rank(BOARD, p), keys)
+            naive = await _sample(
+                lambda p: store.pool.fetchval(NAIVE_RANK, BOARD, p), keys[: max(20, samples // 25)]
+            )
+            redis = await _redis_baseline(scores, keys)
+            writes = await _writes(store, seconds)
+        finally:
+            await store.close()
+    rank_p50 = percentile_ms(ours, 50)
+    naive_p50 = percentile_ms(naive, 50)
+    return {
+        "entries": entries,
+        "load_rows_per_s": round(entries / load_s),
+        "rank_p50_ms": round(rank_p50, 3),
+        "rank_p99_ms": round(percentile_ms(ours, 99), 3),
+        "naive_p50_ms": round(naive_p50, 3),
+        "naive_p99_ms": round(percentile_ms(naive, 99), 3),
+        "redis_p50_ms": round(redis["p50"], 3) if redis else None,
+        "redis_p99_ms": round(redis["p99"], 3) if redis else None,
+        "speedup_vs_naive_p50": ratio(rank_p50, naive_p50),
+        "redis_over_ours_p50": ratio(rank_p50, redis["p50"]) if redis else None,
+        **{k: round(v) for k, v in writes.items()},
+    }
+
+
+def report(result: dict[str, Any], *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result)
+    lines = [f"exact rank at {result['entries']:,} entries"]
+    lines.append(
+        f"  ours        p50 {result['rank_p50_ms']:.3f} ms   p99 {result['rank_p99_ms']:.3f} ms"
+    )
+    lines.append(
+        f"  naive COUNT p50 {result['naive_p50_ms']:.3f} ms   p99 {result['naive_p99_ms']:.3f} ms"
+        f"   -> ours is {result['speedup_vs_naive_p50']}x faster"
+    )
+    if result["redis_p50_ms"] is not None:
+        lines.append(
+            f"  redis       p50 {result['redis_p50_ms']:.3f} ms   p99 {result['redis_p99_ms']:.3f} ms"
+            f"   -> redis/ours = {result['redis_over_ours_p50']}"
+        )
+    else:
+        lines.append("  redis       (nothing answers on 127.0.0.1:6379; baseline skipped)")
+    lines.append(
+        f"writes: {result['upserts_per_s']:,}/s single upserts over 16 connections "
+        f"(plain upsert {result['upserts_plain_per_s']:,}/s)"
+    )
+    lines.append(
+        f"        {result['batch_rows_per_s']:,} rows/s batched with ranks, "
+        f"{result['batch_rows_noranks_per_s']:,} rows/s without"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""Route logic for the WebSocket API, shared verbatim by the Lambdas and the local runtime.
+
+Each route takes the typed event and the injected :class:`RouteServices`, does one thing
+through the store, and replies through the :class:`~connect.sender.Sender` port. Client
+errors become an ``error`` frame and the connection stays open, as on API Gateway.
+A submit is acked only after its transaction committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from connect.events import WebSocketEvent
+from connect.sender import Sender
+from core.auth import Principal, check_submit_for
+from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError
+from core.ids import PlayerId, SubmissionId
+from core.protocol import (
+    ACTIONS,
+    AckFrame,
+    AckResult,
+    ErrorFrame,
+    SnapshotFrame,
+    SubmitMessage,
+    SubscribeMessage,
+    UnsubscribedFrame,
+    UnsubscribeMessage,
+    parse_client_message,
+    request_id_of,
+    view_entry,
+    view_id_for,
+)
+from core.ranking import ScoreInput
+from core.settings import Settings
+from db.connections import ConnectionStore, Subscription
+from db.store import Store
+
+log = logging.getLogger("leaderboard.connect")
+
+OK: dict[str, Any] = {"statusCode": 200}
+
+
+@dataclass(frozen=True)
+class RouteServices:
+    settings: Settings
+    store: Store
+    connections: ConnectionStore
+    sender: Sender
+
+
+async def on_connect(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    """Store the connection with its principal and expiry. Never posts to it (410 on AWS)."""
+    await svc.connections.add(event.connection_id, event.principal())
+    return OK
+
+
+async def on_disconnect(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    """Delete the connection and, by cascade, its subscriptions."""
+    await svc.connections.remove(event.connection_id)
+    return OK
+
+
+async def _reply(svc: RouteServices, event: WebSocketEvent, frame: str) -> None:
+    try:
+        await svc.sender.send(event.connection_id, frame)
+    except ConnectionGone:
+        log.info("connection %s left before its reply", event.connection_id)
+        await svc.connections.remove(event.connection_id)
+
+
+async def _guarded(event: WebSocketEvent, svc: RouteServices, work: Any) -> dict[str, Any]:
+    """Run a message route; client errors become an error frame on the same connection."""
+    try:
+        frame = await work
+    except ClientError as exc:
+        frame = ErrorFrame.of(exc, request_id_of(event.body)).dump()
+    await _reply(svc, event, frame)
+    return OK
+
+
+async def _submit(event: WebSocketEvent, svc: RouteServices) -> str:
+    msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
+    if not isinstance(msg, SubmitMessage):
+        raise BadRequest(f"route submit got action {msg.action!r}", code="wrong_route")
+    principal = event.principal()
+    scores = _scores_of(msg, principal)
+    results = await svc.store.submit(
+        msg.board,
+        scores,
+        submission_id=SubmissionId(msg.submission_id) if msg.submission_id else None,
+    )
+    return AckFrame(
+        request_id=msg.request_id, board=msg.board, submission_id=msg.submission_id,
+        results=[
+            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
+                      improved=r.improved, replayed=r.replayed)
+            for r in results
+        ],
+    ).dump()  # fmt: skip
+
+
+def _scores_of(msg: SubmitMessage, principal: Principal) -> list[ScoreInput]:
+    if msg.scores is not None:
+        if msg.score is not None or msg.player is not None:
+            raise BadRequest(
+                "a submit has either score (and player) or scores, not both", code="invalid_message"
+            )
+        for item in msg.scores:
+            check_submit_for(principal, PlayerId(item.player), batch=True)
+        return [ScoreInput(PlayerId(i.player), i.score, i.metadata) for i in msg.scores]
+    if msg.score is None:
+        raise BadRequest("a submit needs score (or scores for a batch)", code="invalid_message")
+    player = msg.player or principal.player_id
+    if player is None:
+        raise BadRequest("this token has no player id: name the player", code="missing_player")
+    check_submit_for(principal, PlayerId(player), batch=False)
+    return [ScoreInput(PlayerId(player), msg.score, msg.metadata)]
+
+
+async def _subscribe(event: WebSocketEvent, svc: RouteServices) -> str:
+    msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
+    if not isinstance(msg, SubscribeMessage):
+        raise BadRequest(f"route subscribe got action {msg.action!r}", code="wrong_route")
+    principal = event.principal()
+    snapshot = await snapshot_for(svc, msg, principal)
+    sub = Subscription(
+        connection_id=event.connection_id, view_id=snapshot.view_id, board_id=snapshot.board,
+        season=snapshot.season, kind=msg.view,
+        player_id=PlayerId(snapshot.me.player) if snapshot.me else None,
+        size=msg.n if msg.view == "top" else msg.k, last_seq=snapshot.seq,
+        last_state=snapshot.model_dump(mode="json", include={"entries", "me", "total"}),
+    )  # fmt: skip
+    await svc.connections.subscribe(sub)
+    return snapshot.dump()
+
+
+async def snapshot_for(
+    svc: RouteServices, msg: SubscribeMessage, principal: Principal
+) -> SnapshotFrame:
+    """The current state of the view a subscribe names (also used to resync)."""
+    if msg.view == "top":
+        if msg.n > svc.settings.view_top_max:
+            raise BadRequest(
+                f"a top view shows at most {svc.settings.view_top_max} entries, got n={msg.n}",
+                code="view_too_large",
+            )
+        page = await svc.store.fetch_top(msg.board, season=msg.season, limit=msg.n)
+        return SnapshotFrame(
+            request_id=msg.request_id,
+            view_id=view_id_for("top", msg.board, page.season, n=msg.n, player=None, k=0),
+            board=msg.board, season=page.season, view="top", seq=page.as_of_seq,
+            total=page.total, entries=[view_entry(e) for e in page.entries],
+        )  # fmt: skip
+    player = (msg.player if msg.view == "around" else None) or principal.player_id
+    if player is None:
+        raise BadRequest(f"a {msg.view} view needs a player", code="missing_player")
+    if msg.view == "around":
+        page = await svc.store.fetch_around(msg.board, player, k=msg.k, season=msg.season)
+        me = next((e for e in page.entries if e.player_id == player), None)
+        return SnapshotFrame(
+            request_id=msg.request_id,
+            view_id=view_id_for("around", msg.board, page.season, n=0, player=player, k=msg.k),
+            board=msg.board, season=page.season, view="around", seq=page.as_of_seq,
+            total=page.total, entries=[view_entry(e) for e in page.entries],
+            me=view_entry(me) if me else None,
+        )  # fmt: skip
+    standing = await svc.store.fetch_standing(msg.board, player, season=msg.season)
+    return SnapshotFrame(
+        request_id=msg.request_id,
+        view_id=view_id_for("me", msg.board, standing.season, n=0, player=player, k=0),
+        board=msg.board, season=standing.season, view="me", seq=standing.as_of_seq,
+        total=standing.total, me=view_entry(standing.entry),
+    )  # fmt: skip
+
+
+async def _unsubscribe(event: WebSocketEvent, svc: RouteServices) -> str:
+    msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
+    if not isinstance(msg, UnsubscribeMessage):
+        raise BadRequest(f"route unsubscribe got action {msg.action!r}", code="wrong_route")
+    if not await svc.connections.unsubscribe(event.connection_id, msg.view_id):
+        raise BadRequest(f"no subscription {msg.view_id!r} on this connection", code="unknown_view")
+    return UnsubscribedFrame(request_id=msg.request_id, view_id=msg.view_id).dump()
+
+
+async def _default(event: WebSocketEvent, svc: RouteServices) -> str:
+    """Messages that are not JSON or name no known action: a typed error listing the actions."""
+    msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
+    raise BadRequest(
+        f"action {msg.action!r} is not served on this route: expected one of {', '.join(ACTIONS)}",
+        code="unknown_action", valid_actions=list(ACTIONS),
+    )  # fmt: skip
+
+
+async def on_submit(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    """Persist a score or batch, then (only after commit) ack with ranks."""
+    return await _guarded(event, svc, _submit(event, svc))
+
+
+async def on_subscribe(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    """Store a view subscription and reply with its snapshot and current seq."""
+    return await _guarded(event, svc, _subscribe(event, svc))
+
+
+async def on_unsubscribe(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    return await _guarded(event, svc, _unsubscribe(event, svc))
+
+
+async def on_default(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    return await _guarded(event, svc, _default(event, svc))
+
+
+ROUTE_TABLE = {
+    "$connect": on_connect,
+    "$disconnect": on_disconnect,
+    "submit": on_submit,
+    "subscribe": on_subscribe,
+    "unsubscribe": on_unsubscribe,
+    "$default": on_default,
+}
+
+
+async def dispatch(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+    """Run the route named by the event's routeKey."""
+    route = ROUTE_TABLE.get(event.route_key, on_default)
+    return await route(event, svc)
+
+
+__all__ = ["ROUTE_TABLE", "LeaderboardError", "RouteServices", "dispatch"]

@@ -1,0 +1,26 @@
+"""The change feed's event: one entry's move within one ladder.
+
+Events are numbered per board (``seq``), densely and in commit order; see
+db/migrations/0003_change_feed.sql for how the store guarantees that.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ChangeEvent(BaseModel):
+    """An entry moved: it was inserted (``old_*`` is None) or its score/time changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    board_id: str
+    season: str
+    seq: int
+    player_id: str
+    old_score: int | None
+    new_score: int
+    old_at: datetime | None
+    new_at: datetime

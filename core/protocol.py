@@ -1,0 +1,252 @@
+"""The WebSocket wire protocol: every client message and server frame, as pydantic models.
+
+Client messages are JSON objects with an ``action`` (API Gateway routes on
+``$request.body.action``) and an optional ``request_id`` echoed in the reply:
+
+    submit       {"action": "submit", "board": "arena", "score": 1200,
+                  "player": "alice"?, "submission_id": "m42-alice"?, "metadata": {...}?}
+                 {"action": "submit", "board": "arena", "submission_id": "m42",
+                  "scores": [{"player": "alice", "score": 1200}, ...]}       (server role)
+    subscribe    {"action": "subscribe", "board": "arena", "view": "top", "n": 10}
+                 {"action": "subscribe", "board": "arena", "view": "around",
+                  "player": "alice", "k": 5}
+                 {"action": "subscribe", "board": "arena", "view": "me"}
+    unsubscribe  {"action": "unsubscribe", "view_id": "top:arena:s1:10"}
+
+Server frames carry a ``type``: ``ack``, ``snapshot``, ``update``, ``unsubscribed`` or
+``error``. Every ``snapshot`` and ``update`` carries ``seq``: the board sequence number the
+state reflects. Scores are strict 64-bit integers: floats, NaN, Infinity, booleans and
+out-of-range integers are refused with an ``error`` frame.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+
+from core.boards import SCORE_MAX, SCORE_MIN
+from core.errors import BadRequest, LeaderboardError, PayloadTooLarge
+from core.ids import BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
+from core.ranking import RankedEntry
+
+ACTIONS: Final = ("submit", "subscribe", "unsubscribe")
+ROUTES: Final = ("$connect", "$disconnect", *ACTIONS, "$default")
+
+Score = Annotated[StrictInt, Field(ge=SCORE_MIN, le=SCORE_MAX)]
+RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: RequestId | None = None
+
+
+class ScoreItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    player: PlayerIdField
+    score: Score
+    metadata: dict[str, Any] | None = None
+
+
+class SubmitMessage(_Message):
+    action: Literal["submit"]
+    board: BoardIdField
+    score: Score | None = None
+    player: PlayerIdField | None = None
+    metadata: dict[str, Any] | None = None
+    scores: Annotated[list[ScoreItem], Field(min_length=1)] | None = None
+    submission_id: SubmissionIdField | None = None
+
+    @property
+    def is_batch(self) -> bool:
+        return self.scores is not None
+
+
+class SubscribeMessage(_Message):
+    action: Literal["subscribe"]
+    board: BoardIdField
+    season: SeasonIdField | None = None
+    view: Literal["top", "around", "me"]
+    n: Annotated[StrictInt, Field(ge=1)] = 10
+    player: PlayerIdField | None = None
+    k: Annotated[StrictInt, Field(ge=0, le=50)] = 5
+
+
+class UnsubscribeMessage(_Message):
+    action: Literal["unsubscribe"]
+    view_id: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+ClientMessage = Annotated[
+    SubmitMessage | SubscribeMessage | UnsubscribeMessage, Field(discriminator="action")
+]
+_CLIENT: Final = TypeAdapter(ClientMessage)
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"JSON must not contain {name}; scores are integers", code="invalid_number")
+
+
+def decode_body(body: str | None, *, max_bytes: int) -> dict[str, Any]:
+    """The message body as a JSON object, refusing NaN/Infinity, non-objects and oversize."""
+    if body is None or body == "":
+        raise BadRequest("empty message: expected a JSON object", code="invalid_json")
+    size = len(body.encode())
+    if size > max_bytes:
+        raise PayloadTooLarge(
+            f"message must be at most {max_bytes} bytes, got {size}", code="message_too_large"
+        )
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"message is not valid JSON: {exc.msg}", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(
+            f"message must be a JSON object, got {type(data).__name__}", code="not_an_object"
+        )
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "message"
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+        parts.append(f"{where}: {err['msg']} (got {shown[:80]})")
+    return "; ".join(parts)
+
+
+def parse_client_message(
+    body: str | None, *, max_bytes: int
+) -> SubmitMessage | SubscribeMessage | UnsubscribeMessage:
+    """Validate a client message; raises BadRequest naming what was expected and what came."""
+    data = decode_body(body, max_bytes=max_bytes)
+    action = data.get("action")
+    if action is None:
+        raise BadRequest(
+            f"missing action: expected one of {', '.join(ACTIONS)}",
+            code="missing_action", valid_actions=list(ACTIONS),
+        )  # fmt: skip
+    if action not in ACTIONS:
+        raise BadRequest(
+            f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}",
+            code="unknown_action", valid_actions=list(ACTIONS),
+        )  # fmt: skip
+    try:
+        return _CLIENT.validate_python(data)
+    except ValidationError as exc:
+        raise BadRequest(
+            f"invalid {action} message: {_describe(exc)}", code="invalid_message"
+        ) from exc
+
+
+def request_id_of(body: str | None) -> str | None:
+    """Best-effort request id of a message that failed validation, to echo in the error."""
+    try:
+        data = json.loads(body or "", parse_constant=lambda _: None)
+    except (json.JSONDecodeError, TypeError, ValueError):
+        return None
+    rid = data.get("request_id") if isinstance(data, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else None
+
+
+# --- server frames --------------------------------------------------------------
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
+class AckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    player: str
+    score: int
+    rank: int | None
+    total: int | None
+    improved: bool
+    replayed: bool = False
+
+
+class AckFrame(_Frame):
+    type: Literal["ack"] = "ack"
+    request_id: str | None = None
+    board: str
+    submission_id: str | None = None
+    results: list[AckResult]
+
+
+class ViewEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    player: str
+    score: int
+    rank: int
+
+
+class SnapshotFrame(_Frame):
+    """A view's full state; sent on subscribe and on resync."""
+
+    type: Literal["snapshot"] = "snapshot"
+    request_id: str | None = None
+    view_id: str
+    board: str
+    season: str
+    view: Literal["top", "around", "me"]
+    seq: int
+    total: int
+    entries: list[ViewEntry] = Field(default_factory=list)
+    me: ViewEntry | None = None
+
+
+class UpdateFrame(_Frame):
+    """A view's new state after changes; ``prev_seq`` is the seq of the previous frame of
+    this view on this connection, so a client detects any gap."""
+
+    type: Literal["update"] = "update"
+    view_id: str
+    board: str
+    season: str
+    view: Literal["top", "around", "me"]
+    seq: int
+    prev_seq: int
+    total: int
+    entries: list[ViewEntry] = Field(default_factory=list)
+    me: ViewEntry | None = None
+
+
+class UnsubscribedFrame(_Frame):
+    type: Literal["unsubscribed"] = "unsubscribed"
+    request_id: str | None = None
+    view_id: str
+
+
+class ErrorFrame(_Frame):
+    type: Literal["error"] = "error"
+    request_id: str | None = None
+    error: dict[str, Any]
+
+    @classmethod
+    def of(cls, exc: LeaderboardError, request_id: str | None = None) -> ErrorFrame:
+        return cls(request_id=request_id, error=exc.to_dict())
+
+
+def view_entry(entry: RankedEntry) -> ViewEntry:
+    return ViewEntry(player=entry.player_id, score=entry.score, rank=entry.rank)
+
+
+def view_id_for(kind: str, board: str, season: str, *, n: int, player: str | None, k: int) -> str:
+    """A subscription's id on its connection: the same view twice is one subscription."""
+    if kind == "top":
+        return f"top:{board}:{season}:{n}"
+    if kind == "around":
+        return f"around:{board}:{season}:{player}:{k}"
+    return f"me:{board}:{season}"

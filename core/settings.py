@@ -1,0 +1,82 @@
+"""The one settings object, read from ``LEADERBOARD_*`` environment variables.
+
+Build it once at cold start (``Settings()``) and inject it; tests pass values as
+keyword arguments instead of patching ``os.environ``. A missing required key fails
+at construction with pydantic's message naming it.
+
+On AWS no secret is read from a plain environment variable: ``db_secret_arn`` and
+``jwt_secret_arn`` name Secrets Manager secrets that the AWS adapters resolve.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LEADERBOARD_"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, with production defaults."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # --- database -------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None, description="Primary (writer) DSN. Unset locally: the embedded PostgreSQL."
+    )
+    reader_url: str | None = Field(
+        default=None, description="Read-replica DSN for snapshots; falls back to the primary."
+    )
+    db_secret_arn: str | None = Field(
+        default=None, description="AWS: Secrets Manager secret holding the database credentials."
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    data_dir: str = Field(
+        default="var", description="Local runtime: where the embedded cluster lives."
+    )
+
+    # --- auth -----------------------------------------------------------------
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 shared secret (self-hosting)."
+    )
+    jwt_secret_arn: str | None = Field(
+        default=None, description="AWS: secret holding the HS256 key."
+    )
+    jwks_url: str | None = Field(default=None, description="OIDC JWKS URL for RS256/ES256 tokens.")
+    jwt_algorithms: tuple[Literal["HS256", "RS256", "ES256"], ...] = ("HS256",)
+    jwt_issuer: str = "leaderboard-local"
+    jwt_audience: str = "leaderboard"
+    jwt_leeway_s: int = 30
+    jwks_cache_s: int = 300
+
+    # --- ranking and feed ---------------------------------------------------
+    metadata_max_bytes: int = 1024
+    batch_max: int = 1000
+    page_max: int = 1000
+    outbox_retention_s: int = 24 * 3600
+    submission_retention_s: int = 24 * 3600
+
+    # --- WebSocket front door (API Gateway's limits) --------------------------
+    max_frame_bytes: int = 32 * 1024
+    max_message_bytes: int = 128 * 1024
+    idle_timeout_s: float = 600.0
+    max_connection_s: float = 7200.0
+    connection_ttl_s: int = 7200
+
+    # --- broadcaster ----------------------------------------------------------
+    conflation_ms: int = 100
+    view_top_max: int = 100
+
+    # --- AWS ------------------------------------------------------------------
+    aws_region: str = "us-east-1"
+    ws_api_id: str | None = None
+    ws_stage: str = "prod"
+    stage: Literal["local", "dev", "prod"] = "local"
+
+    # --- local runtime --------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080

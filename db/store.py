@@ -1,0 +1,657 @@
+"""The ranking store: boards, seasons, scores and exact-rank reads over asyncpg.
+
+Writes go to the primary pool; reads go to ``read_pool`` (the replica on AWS and in the
+local runtime, the primary otherwise). Every write is one transaction; a submit is one
+round trip to ``lb_submit`` (db/migrations/0005_submit.sql). Every read is one
+statement, so its ranks, counts and ``as_of_seq`` come from one snapshot.
+
+``as_of_seq`` is the board's sequenced position when the snapshot was taken. A snapshot
+may already include changes whose events are sequenced later; those arrive on the
+stream with a higher seq and carry full state, so applying them again is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import asyncpg
+
+from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
+from core.errors import BadRequest, Conflict, NotFound
+from core.ids import BoardId, PlayerId, SubmissionId, board_id, player_id, season_id
+from core.ranking import (
+    EntryKey,
+    Page,
+    RankedEntry,
+    ScoreInput,
+    Standing,
+    SubmitResult,
+    check_batch,
+    check_score,
+    encode_metadata,
+    percentile,
+    request_hash,
+)
+from core.settings import Settings
+from db.errors import translated
+
+INSERT_BOARD: Final = """
+WITH b AS (
+    INSERT INTO lb_board AS b (board_id, sort_order, policy, min_score, max_score,
+                               reset_schedule, metadata, season)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+    ON CONFLICT (board_id) DO NOTHING
+    RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+), s AS (
+    INSERT INTO lb_season (board_id, season) SELECT board_id, season FROM b
+)
+SELECT * FROM b"""
+
+UPDATE_BOARD: Final = """
+UPDATE lb_board AS b SET
+    min_score = coalesce($2, b.min_score),
+    max_score = coalesce($3, b.max_score),
+    reset_schedule = CASE WHEN $4 THEN $5 ELSE b.reset_schedule END,
+    metadata = coalesce($6::jsonb, b.metadata),
+    updated_at = now()
+WHERE b.board_id = $1
+RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at"""
+
+SELECT_BOARD: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b WHERE b.board_id = $1"""
+SELECT_BOARDS: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b ORDER BY b.board_id"""
+SELECT_SEASONS: Final = """
+SELECT s.season, s.started_at, s.ended_at, lb_count_entries(s.season_no) AS entries
+  FROM lb_season s WHERE s.board_id = $1 ORDER BY s.started_at, s.season_no"""
+
+ROLL_SEASON: Final = """
+WITH old AS (
+    UPDATE lb_season SET ended_at = now()
+     WHERE board_id = $1 AND season = (SELECT season FROM lb_board WHERE board_id = $1)
+), s AS (
+    INSERT INTO lb_season (board_id, season) VALUES ($1, $2)
+), b AS (
+    UPDATE lb_board AS b SET season = $2, updated_at = now() WHERE b.board_id = $1
+    RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+)
+SELECT * FROM b"""
+SELECT_SEASON_EXISTS: Final = "SELECT 1 FROM lb_season WHERE board_id = $1 AND season = $2"
+LOCK_BOARD: Final = "SELECT season FROM lb_board WHERE board_id = $1 FOR UPDATE"
+COUNT_SEASONS: Final = "SELECT count(*) FROM lb_season WHERE board_id = $1"
+
+SUBMIT: Final = "SELECT * FROM lb_submit($1, $2, $3, $4, $5, $6, $7::jsonb[], $8)"
+
+FETCH_TOP: Final = """
+WITH
+l AS (
+    SELECT s.season_no, s.season, b.seq, b.sort_order
+      FROM lb_board b
+      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
+     WHERE b.board_id = $1
+),
+page AS (
+    SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
+       e.sort_score, row_number() OVER () AS rn
+      FROM (SELECT e.* FROM lb_entry e, l
+             WHERE e.season_no = l.season_no
+             ORDER BY e.sort_score, e.achieved_at, e.player_id
+             LIMIT $3) e
+)
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       (SELECT json_agg(json_build_object(
+            'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
+            'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
+            'rank', p.rn) ORDER BY p.rn) FROM page p) AS entries
+  FROM l"""
+
+FETCH_TOP_AFTER: Final = """
+WITH
+l AS (
+    SELECT s.season_no, s.season, b.seq, b.sort_order
+      FROM lb_board b
+      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
+     WHERE b.board_id = $1
+),
+page AS (
+    SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
+       e.sort_score, row_number() OVER () AS rn
+      FROM (SELECT e.* FROM lb_entry e, l
+             WHERE e.season_no = l.season_no
+               AND (e.sort_score, e.achieved_at, e.player_id) > ($4, $5, $6::text COLLATE "C")
+             ORDER BY e.sort_score, e.achieved_at, e.player_id
+             LIMIT $3) e
+),
+base AS (
+    SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
+      FROM page p, l WHERE p.rn = 1
+)
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       (SELECT json_agg(json_build_object(
+            'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
+            'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
+            'rank', (SELECT before FROM base) + p.rn) ORDER BY p.rn) FROM page p) AS entries
+  FROM l"""
+
+FETCH_STANDING: Final = """
+WITH
+l AS (
+    SELECT s.season_no, s.season, b.seq, b.sort_order
+      FROM lb_board b
+      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
+     WHERE b.board_id = $1
+)
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       (SELECT json_build_object(
+            'player_id', e.player_id, 'score', e.score, 'achieved_at', e.achieved_at,
+            'updates', e.updates, 'metadata', e.metadata, 'sort_score', e.sort_score,
+            'rank', lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1)
+          FROM lb_entry e WHERE e.season_no = l.season_no AND e.player_id = $3) AS entry
+  FROM l"""
+
+# The hot path: one player's rank in the current season, as one planned statement
+# (the same arithmetic as lb_count_before, with its lookups as LATERAL index probes).
+FETCH_RANK_ONLY: Final = """
+SELECT 1
+ + (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
+     WHERE b.season_no = me.season_no
+       AND (b.lo_score, b.lo_at, b.lo_player) < (blk.lo_score, blk.lo_at, blk.lo_player))
+ + (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_bucket b
+     WHERE b.season_no = me.season_no
+       AND (b.lo_score, b.lo_at, b.lo_player) >= (blk.lo_score, blk.lo_at, blk.lo_player)
+       AND (b.lo_score, b.lo_at, b.lo_player) < (bkt.lo_score, bkt.lo_at, bkt.lo_player))
+ + (SELECT count(*) FROM lb_entry e
+     WHERE e.season_no = me.season_no
+       AND (e.sort_score, e.achieved_at, e.player_id) >= (bkt.lo_score, bkt.lo_at, bkt.lo_player)
+       AND (e.sort_score, e.achieved_at, e.player_id)
+           < (me.sort_score, me.achieved_at, me.player_id))
+ + (SELECT coalesce(sum(d.delta), 0) FROM lb_rank_delta d
+     WHERE d.season_no = me.season_no
+       AND (d.sort_score, d.achieved_at, d.player_id) < (bkt.lo_score, bkt.lo_at, bkt.lo_player))
+FROM lb_board lb
+JOIN lb_season s ON s.board_id = lb.board_id AND s.season = lb.season
+JOIN lb_entry me ON me.season_no = s.season_no AND me.player_id = $2
+CROSS JOIN LATERAL (
+    SELECT b.lo_score, b.lo_at, b.lo_player FROM lb_rank_block b
+     WHERE b.season_no = me.season_no
+       AND (b.lo_score, b.lo_at, b.lo_player) <= (me.sort_score, me.achieved_at, me.player_id)
+     ORDER BY b.lo_score DESC, b.lo_at DESC, b.lo_player DESC LIMIT 1) blk
+CROSS JOIN LATERAL (
+    SELECT b.lo_score, b.lo_at, b.lo_player FROM lb_rank_bucket b
+     WHERE b.season_no = me.season_no
+       AND (b.lo_score, b.lo_at, b.lo_player) <= (me.sort_score, me.achieved_at, me.player_id)
+     ORDER BY b.lo_score DESC, b.lo_at DESC, b.lo_player DESC LIMIT 1) bkt
+WHERE lb.board_id = $1"""
+
+FETCH_AROUND: Final = """
+WITH
+l AS (
+    SELECT s.season_no, s.season, b.seq, b.sort_order
+      FROM lb_board b
+      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
+     WHERE b.board_id = $1
+),
+me AS (
+    SELECT e.sort_score, e.achieved_at, e.player_id
+      FROM lb_entry e, l WHERE e.season_no = l.season_no AND e.player_id = $3
+),
+window_rows AS (
+    (SELECT e.* FROM lb_entry e, l, me
+      WHERE e.season_no = l.season_no
+        AND (e.sort_score, e.achieved_at, e.player_id) < (me.sort_score, me.achieved_at, me.player_id)
+      ORDER BY e.sort_score DESC, e.achieved_at DESC, e.player_id DESC
+      LIMIT $4)
+    UNION ALL
+    (SELECT e.* FROM lb_entry e, l, me
+      WHERE e.season_no = l.season_no
+        AND (e.sort_score, e.achieved_at, e.player_id) >= (me.sort_score, me.achieved_at, me.player_id)
+      ORDER BY e.sort_score, e.achieved_at, e.player_id
+      LIMIT $4 + 1)
+),
+page AS (
+    SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
+       e.sort_score,
+           row_number() OVER (ORDER BY e.sort_score, e.achieved_at, e.player_id) AS rn
+      FROM window_rows e
+),
+base AS (
+    SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
+      FROM page p, l WHERE p.rn = 1
+)
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM me) AS found,
+       (SELECT json_agg(json_build_object(
+            'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
+            'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
+            'rank', (SELECT before FROM base) + p.rn) ORDER BY p.rn) FROM page p) AS entries
+  FROM l"""
+
+FETCH_PLAYERS: Final = """
+WITH
+l AS (
+    SELECT s.season_no, s.season, b.seq, b.sort_order
+      FROM lb_board b
+      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
+     WHERE b.board_id = $1
+),
+page AS (
+    SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
+       e.sort_score,
+           lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1 AS rank
+      FROM lb_entry e, l
+     WHERE e.season_no = l.season_no AND e.player_id = ANY($3::text[])
+)
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       (SELECT json_agg(json_build_object(
+            'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
+            'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
+            'rank', p.rank) ORDER BY p.rank) FROM page p) AS entries
+  FROM l"""
+
+
+def _board(row: asyncpg.Record) -> Board:
+    return Board(
+        id=row["board_id"],
+        order=row["sort_order"],
+        policy=row["policy"],
+        min_score=row["min_score"],
+        max_score=row["max_score"],
+        reset=row["reset_schedule"],
+        metadata=json.loads(row["metadata"])
+        if isinstance(row["metadata"], str)
+        else row["metadata"],
+        season=row["season"],
+        seq=row["seq"],
+        created_at=row["created_at"],
+    )
+
+
+def _entry(item: dict[str, Any]) -> RankedEntry:
+    return RankedEntry(
+        player_id=item["player_id"],
+        score=item["score"],
+        rank=item["rank"],
+        achieved_at=datetime.fromisoformat(item["achieved_at"]),
+        updates=item["updates"],
+        metadata=item["metadata"],
+    )
+
+
+def _entries(raw: str | None) -> list[dict[str, Any]]:
+    return json.loads(raw) if raw else []
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=str, decoder=str, schema="pg_catalog")
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (RESET ALL, UNLISTEN, ...): the store
+    keeps no session state (its advisory locks are transaction-scoped), and the reset is a
+    round trip on every release, about half the cost of a rank read."""
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+) -> asyncpg.Pool:
+    """An asyncpg pool with the store's codecs. Pass ``statement_cache_size=0`` behind
+    RDS Proxy in transaction mode to avoid session pinning."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
+        statement_cache_size=statement_cache_size,
+        server_settings={"application_name": "leaderboard"},
+    )
+    assert pool is not None
+    return pool
+
+
+class Store:
+    """Boards, scores and exact-rank reads. Stateless: any number may run at once."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        settings: Settings,
+        read_pool: asyncpg.Pool | None = None,
+    ) -> None:
+        self.pool = pool
+        self.read_pool = read_pool or pool
+        self.settings = settings
+
+    @classmethod
+    async def open(cls, settings: Settings, *, dsn: str, reader_dsn: str | None = None) -> Store:
+        pool = await create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        reader = None
+        if reader_dsn and reader_dsn != dsn:
+            reader = await create_pool(
+                reader_dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            )
+        return cls(pool, settings=settings, read_pool=reader)
+
+    async def close(self) -> None:
+        if self.read_pool is not self.pool:
+            await self.read_pool.close()
+        await self.pool.close()
+
+    # --- boards -----------------------------------------------------------------
+
+    async def create_board(self, spec: BoardSpec, *, now: datetime | None = None) -> Board:
+        """Create a board in its first season. Raises Conflict if the id is taken."""
+        season = season_for(spec.reset, now or datetime.now(UTC))
+        async with translated():
+            row = await self.pool.fetchrow(
+                INSERT_BOARD, spec.id, spec.order.value, spec.policy.value, spec.min_score,
+                spec.max_score, spec.reset.value if spec.reset else None,
+                json.dumps(spec.metadata), season,
+            )  # fmt: skip
+        if row is None:
+            raise Conflict(f"board {spec.id!r} already exists", code="board_exists")
+        return _board(row)
+
+    async def configure_board(
+        self,
+        board: str,
+        *,
+        min_score: int | None = None,
+        max_score: int | None = None,
+        reset: ResetSchedule | str | None = "keep",
+        metadata: dict[str, Any] | None = None,
+    ) -> Board:
+        """Change a board's bounds, reset schedule or metadata (order and policy are fixed)."""
+        bid = board_id(board)
+        change_reset = reset != "keep"
+        reset_value = reset.value if isinstance(reset, ResetSchedule) else None
+        async with translated():
+            row = await self.pool.fetchrow(
+                UPDATE_BOARD, bid, min_score, max_score, change_reset, reset_value,
+                json.dumps(metadata) if metadata is not None else None,
+            )  # fmt: skip
+        if row is None:
+            raise NotFound(f"unknown board {bid!r}", code="unknown_board")
+        return _board(row)
+
+    async def get_board(self, board: str, *, replica: bool = False) -> Board:
+        bid = board_id(board)
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            row = await pool.fetchrow(SELECT_BOARD, bid)
+        if row is None:
+            raise NotFound(f"unknown board {bid!r}", code="unknown_board")
+        return _board(row)
+
+    async def list_boards(self, *, replica: bool = False) -> list[Board]:
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            rows = await pool.fetch(SELECT_BOARDS)
+        return [_board(r) for r in rows]
+
+    async def list_seasons(self, board: str, *, replica: bool = False) -> list[dict[str, Any]]:
+        bid = board_id(board)
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            rows = await pool.fetch(SELECT_SEASONS, bid)
+        if not rows:
+            raise NotFound(f"unknown board {bid!r}", code="unknown_board")
+        return [dict(r) for r in rows]
+
+    async def roll_season(
+        self, board: str, *, season: str | None = None, now: datetime | None = None
+    ) -> Board:
+        """Start a new season; the old one stays queryable by name.
+
+        Without ``season``: the schedule's season for ``now`` on scheduled boards, else
+        ``s<N+1>``. Raises Conflict when that season already exists.
+        """
+        bid = board_id(board)
+        async with translated(), self.pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(LOCK_BOARD, bid)
+            if current is None:
+                raise NotFound(f"unknown board {bid!r}", code="unknown_board")
+            if season is None:
+                board_row = await conn.fetchrow(SELECT_BOARD, bid)
+                reset = board_row["reset_schedule"]
+                if reset:
+                    season = season_for(ResetSchedule(reset), now or datetime.now(UTC))
+                else:
+                    season = f"s{await conn.fetchval(COUNT_SEASONS, bid) + 1}"
+            new = season_id(season)
+            if await conn.fetchval(SELECT_SEASON_EXISTS, bid, new):
+                raise Conflict(f"board {bid!r} already has a season {new!r}", code="season_exists")
+            row = await conn.fetchrow(ROLL_SEASON, bid, new)
+        return _board(row)
+
+    async def roll_due_seasons(self, *, now: datetime | None = None) -> list[Board]:
+        """Roll every scheduled board whose schedule has moved past its current season."""
+        now = now or datetime.now(UTC)
+        rolled = []
+        for board in await self.list_boards():
+            if board.reset is None or board.season == season_for(board.reset, now):
+                continue
+            try:
+                rolled.append(await self.roll_season(board.id, now=now))
+            except Conflict:
+                continue  # another roller got there first
+        return rolled
+
+    # --- writes -----------------------------------------------------------------
+
+    async def submit(
+        self,
+        board: str,
+        scores: Sequence[ScoreInput],
+        *,
+        submission_id: SubmissionId | None = None,
+        with_ranks: bool = True,
+    ) -> list[SubmitResult]:
+        """Apply one score or a batch in one transaction (all or nothing).
+
+        Idempotent by ``submission_id``: a retry returns the first result with
+        ``replayed=True``; the same id with another payload raises Conflict. Results
+        come back in rank order. ``with_ranks=False`` (bulk imports) skips computing
+        ranks, which then come back as None.
+        """
+        bid = board_id(board)
+        check_batch(scores, batch_max=self.settings.batch_max)
+        players: list[str] = []
+        values: list[int] = []
+        ats: list[datetime | None] = []
+        metas: list[str | None] = []
+        # One lock order for every writer: batches touching the same players never deadlock.
+        for item in sorted(scores, key=lambda s: s.player_id):
+            players.append(player_id(item.player_id))
+            values.append(check_score(item.score))
+            ats.append(item.achieved_at)
+            metas.append(encode_metadata(item.metadata, max_bytes=self.settings.metadata_max_bytes))
+        digest = request_hash(bid, scores) if submission_id else None
+        rows = await self._submit_with_retry(
+            bid, submission_id, digest, players, values, ats, metas, with_ranks
+        )
+        return [
+            SubmitResult(
+                player_id=r["player_id"],
+                score=r["score"],
+                rank=r["rank"],
+                total=r["total"],
+                improved=r["improved"],
+                updates=r["updates"],
+                achieved_at=r["achieved_at"],
+                replayed=r["replayed"],
+            )
+            for r in rows
+        ]
+
+    async def _submit_with_retry(self, *args: Any) -> list[asyncpg.Record]:
+        """Run lb_submit; retry transient conflicts. Two racing retries of one submission
+        id: the loser hits the unique key and, on retry, replays the winner's result."""
+        attempts = 4
+        for attempt in range(1, attempts + 1):
+            async with translated():
+                try:
+                    rows: list[asyncpg.Record] = await self.pool.fetch(SUBMIT, *args)
+                    return rows
+                except (
+                    asyncpg.UniqueViolationError,
+                    asyncpg.DeadlockDetectedError,
+                    asyncpg.SerializationError,
+                ):
+                    if attempt == attempts:
+                        raise
+        raise AssertionError("unreachable")
+
+    # --- reads ------------------------------------------------------------------
+
+    async def fetch_top(
+        self,
+        board: str,
+        *,
+        season: str | None = None,
+        limit: int = 10,
+        after: EntryKey | None = None,
+        replica: bool = False,
+    ) -> Page:
+        """A page of the ladder in rank order, continuing strictly after ``after``.
+
+        Keyset pagination: entries that did not move are never skipped or repeated
+        between pages, however many writes happen in between.
+        """
+        bid = board_id(board)
+        sid = season_id(season) if season is not None else None
+        if not 1 <= limit <= self.settings.page_max:
+            raise BadRequest(
+                f"limit must be within [1, {self.settings.page_max}], got {limit}",
+                code="invalid_limit",
+            )
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            if after is None:
+                row = await pool.fetchrow(FETCH_TOP, bid, sid, limit)
+            else:
+                row = await pool.fetchrow(
+                    FETCH_TOP_AFTER, bid, sid, limit, after.sort_score, after.achieved_at,
+                    after.player_id,
+                )  # fmt: skip
+        if row is None:
+            raise await self._missing(bid, sid)
+        items = _entries(row["entries"])
+        next_after = None
+        if len(items) == limit:
+            last = items[-1]
+            next_after = EntryKey(
+                last["sort_score"], datetime.fromisoformat(last["achieved_at"]), last["player_id"]
+            )
+        return Page(
+            board_id=bid, season=row["season"], entries=[_entry(i) for i in items],
+            total=row["total"], as_of_seq=row["seq"], next_after=next_after,
+        )  # fmt: skip
+
+    async def fetch_standing(
+        self, board: str, player: str, *, season: str | None = None, replica: bool = False
+    ) -> Standing:
+        """A player's exact rank, score, and percentile."""
+        bid, pid = board_id(board), player_id(player)
+        sid = season_id(season) if season is not None else None
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            row = await pool.fetchrow(FETCH_STANDING, bid, sid, pid)
+        if row is None:
+            raise await self._missing(bid, sid)
+        if row["entry"] is None:
+            raise NotFound(
+                f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
+                code="unknown_player",
+            )
+        entry = _entry(json.loads(row["entry"]))
+        return Standing(
+            board_id=bid, season=row["season"], entry=entry, total=row["total"],
+            percentile=percentile(entry.rank, row["total"]), as_of_seq=row["seq"],
+        )  # fmt: skip
+
+    async def fetch_rank(self, board: str, player: str) -> int | None:
+        """Just the rank of a player in the board's current season (the hot path)."""
+        async with translated():
+            rank = await self.read_pool.fetchval(FETCH_RANK_ONLY, board, player)
+        return None if rank is None else int(rank)
+
+    async def fetch_around(
+        self,
+        board: str,
+        player: str,
+        *,
+        k: int = 5,
+        season: str | None = None,
+        replica: bool = False,
+    ) -> Page:
+        """The player with up to ``k`` entries ahead and ``k`` behind, in rank order."""
+        bid, pid = board_id(board), player_id(player)
+        sid = season_id(season) if season is not None else None
+        if not 0 <= k <= 100:
+            raise BadRequest(f"k must be within [0, 100], got {k}", code="invalid_window")
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            row = await pool.fetchrow(FETCH_AROUND, bid, sid, pid, k)
+        if row is None:
+            raise await self._missing(bid, sid)
+        if not row["found"]:
+            raise NotFound(
+                f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
+                code="unknown_player",
+            )
+        return Page(
+            board_id=bid, season=row["season"],
+            entries=[_entry(i) for i in _entries(row["entries"])],
+            total=row["total"], as_of_seq=row["seq"],
+        )  # fmt: skip
+
+    async def fetch_players(
+        self,
+        board: str,
+        players: Sequence[str],
+        *,
+        season: str | None = None,
+        replica: bool = False,
+    ) -> Page:
+        """The listed players (friends) in rank order, each with their global rank.
+
+        Their rank among the list is their position in ``entries``; players without an
+        entry are left out.
+        """
+        bid = board_id(board)
+        pids = sorted({player_id(p) for p in players})
+        if not 1 <= len(pids) <= self.settings.page_max:
+            raise BadRequest(
+                f"list 1 to {self.settings.page_max} players, got {len(pids)}",
+                code="invalid_players",
+            )
+        sid = season_id(season) if season is not None else None
+        pool = self.read_pool if replica else self.pool
+        async with translated():
+            row = await pool.fetchrow(FETCH_PLAYERS, bid, sid, pids)
+        if row is None:
+            raise await self._missing(bid, sid)
+        return Page(
+            board_id=bid, season=row["season"],
+            entries=[_entry(i) for i in _entries(row["entries"])],
+            total=row["total"], as_of_seq=row["seq"],
+        )  # fmt: skip
+
+    async def _missing(self, bid: BoardId, sid: str | None) -> NotFound:
+        """The right NotFound for a ladder lookup that matched nothing."""
+        async with translated():
+            exists = await self.pool.fetchval(SELECT_BOARD, bid)
+        if exists is None:
+            return NotFound(f"unknown board {bid!r}", code="unknown_board")
+        return NotFound(f"board {bid!r} has no season {sid!r}", code="unknown_season")
+
+
+__all__ = ["PlayerId", "SortOrder", "Store", "create_pool"]

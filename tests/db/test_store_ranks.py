@@ -1,0 +1,156 @@
+"""Exact ranks: the store against a brute-force model, under random operations."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.boards import BoardSpec, SortOrder, UpdatePolicy
+from core.ranking import ScoreInput
+from db.compaction import compact
+from db.store import Store
+from tests.db.ladder_model import LadderModel
+
+_boards = itertools.count()
+
+PLAYERS = [f"p{i}" for i in range(12)]
+
+op = st.one_of(
+    st.tuples(st.just("one"), st.sampled_from(PLAYERS), st.integers(-5, 5)),
+    st.tuples(
+        st.just("batch"),
+        st.lists(
+            st.tuples(st.sampled_from(PLAYERS), st.integers(-5, 5)),
+            min_size=1,
+            max_size=6,
+            unique_by=lambda t: t[0],
+        ),
+        st.just(0),
+    ),
+    st.tuples(st.just("compact"), st.just(""), st.just(0)),
+    st.tuples(st.just("roll"), st.just(""), st.just(0)),
+)
+
+
+async def _season_no(store: Store, board: str) -> int:
+    return int(
+        await store.pool.fetchval(
+            "SELECT s.season_no FROM lb_season s JOIN lb_board b ON b.board_id = s.board_id "
+            "AND b.season = s.season WHERE b.board_id = $1",
+            board,
+        )
+    )
+
+
+async def _check(store: Store, board: str, model: LadderModel) -> None:
+    page = await store.fetch_top(board, limit=1000)
+    assert [e.player_id for e in page.entries] == model.ordered()
+    assert [e.rank for e in page.entries] == list(range(1, len(model.entries) + 1))
+    assert [e.score for e in page.entries] == [model.entries[p][0] for p in model.ordered()]
+    assert page.total == len(model.entries)
+    for player in model.entries:
+        standing = await store.fetch_standing(board, player)
+        assert standing.entry.rank == model.rank(player)
+        assert await store.fetch_rank(board, player) == model.rank(player)
+    if model.entries:
+        probe = sorted(model.entries)[len(model.entries) // 2]
+        around = await store.fetch_around(board, probe, k=2)
+        assert [e.player_id for e in around.entries] == model.around(probe, 2)
+        assert [e.rank for e in around.entries] == [model.rank(p) for p in model.around(probe, 2)]
+        friends = sorted(model.entries)[::2]
+        page = await store.fetch_players(board, [*friends, "nobody"])
+        assert [e.player_id for e in page.entries] == [p for p in model.ordered() if p in friends]
+        assert [e.rank for e in page.entries] == [
+            model.rank(p) for p in page.entries and [e.player_id for e in page.entries]
+        ]
+    # second page via the cursor continues exactly where the first stopped
+    if len(model.entries) > 3:
+        first = await store.fetch_top(board, limit=3)
+        rest = await store.fetch_top(board, limit=1000, after=first.next_after)
+        assert [e.player_id for e in first.entries + rest.entries] == model.ordered()
+        assert [e.rank for e in rest.entries] == list(range(4, len(model.entries) + 1))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    order=st.sampled_from(["desc", "asc"]),
+    policy=st.sampled_from(["best", "latest", "increment"]),
+    ops=st.lists(op, min_size=1, max_size=14),
+)
+async def test_ranks_match_brute_force_model(
+    store: Store, order: str, policy: str, ops: list
+) -> None:
+    """Random submits, batches, compactions and season rolls keep every read equal to the model."""
+    board = f"b{next(_boards)}"
+    await store.create_board(BoardSpec(
+        id=board, order=SortOrder(order), policy=UpdatePolicy(policy),
+        min_score=-10**6, max_score=10**6,
+    ))  # fmt: skip
+    model = LadderModel(order, policy)
+    seasons = [model]
+    for kind, arg, value in ops:
+        if kind == "compact":
+            await compact(store.pool, await _season_no(store, board))
+            continue
+        if kind == "roll":
+            await store.roll_season(board)
+            model = LadderModel(order, policy)
+            seasons.append(model)
+            continue
+        items = [(arg, value)] if kind == "one" else arg
+        results = await store.submit(board, [ScoreInput(p, s) for p, s in items])
+        by_player = {r.player_id: r for r in results}
+        for player, submitted in items:
+            expected, moves = model.expected_score(player, submitted)
+            got = by_player[player]
+            assert got.score == expected
+            if moves or player not in model.entries:
+                model.apply(player, expected, got.achieved_at)
+            assert got.achieved_at == model.entries[player][1]
+        for r in results:
+            assert r.rank == model.rank(r.player_id)
+            assert r.total == len(model.entries)
+    await _check(store, board, model)
+    # earlier seasons stay queryable by name
+    listed = await store.list_seasons(board)
+    assert len(listed) == len(seasons)
+    for info, old in zip(listed, seasons, strict=True):
+        page = await store.fetch_top(board, season=info["season"], limit=1000)
+        assert [e.player_id for e in page.entries] == old.ordered()
+
+
+async def test_ranks_survive_splits_and_merges_with_everyone_tied(store: Store) -> None:
+    """Twenty thousand entries at one score split into many buckets and still rank exactly."""
+    await store.create_board(BoardSpec(id="ties", policy=UpdatePolicy.LATEST))
+    n = await _season_no(store, "ties")
+    players = [f"t{i:05d}" for i in range(20_000)]
+    for i in range(0, len(players), 1000):
+        await store.submit(
+            "ties", [ScoreInput(p, 0) for p in players[i : i + 1000]], with_ranks=False
+        )
+    report = await compact(store.pool, n)
+    assert report.splits > 10 and report.block_splits >= 1
+    buckets = await store.pool.fetchval("SELECT count(*) FROM lb_rank_bucket WHERE season_no=$1", n)
+    assert buckets > 10
+    rows = await store.pool.fetch(
+        "SELECT player_id, achieved_at FROM lb_entry WHERE season_no = $1", n
+    )
+    truth = [r["player_id"] for r in sorted(rows, key=lambda r: (r["achieved_at"], r["player_id"]))]
+    rng = random.Random(7)
+    for player in rng.sample(players, 60):
+        assert await store.fetch_rank("ties", player) == truth.index(player) + 1
+    # move a few to the top, then shrink: merges keep counts exact
+    movers = rng.sample(players, 200)
+    for p in movers:
+        await store.submit("ties", [ScoreInput(p, 5)])
+    await compact(store.pool, n)
+    top = await store.fetch_top("ties", limit=200)
+    assert {e.player_id for e in top.entries} == set(movers)
+    stayed = [p for p in truth if p not in set(movers)]
+    for player in rng.sample(stayed, 40):
+        assert await store.fetch_rank("ties", player) == 200 + stayed.index(player) + 1
+    total = await store.pool.fetchval("SELECT sum(cnt) FROM lb_rank_bucket WHERE season_no=$1", n)
+    assert total == 20_000
