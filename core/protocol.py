@@ -104,6 +104,8 @@ def decode_body(body: str | None, *, max_bytes: int) -> dict[str, Any]:
         data = json.loads(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"message is not valid JSON: {exc.msg}", code="invalid_json") from exc
+    except RecursionError:
+        raise BadRequest("message is not valid JSON: nested too deeply", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest(
             f"message must be a JSON object, got {type(data).__name__}", code="not_an_object"
@@ -149,7 +151,7 @@ def request_id_of(body: str | None) -> str | None:
     """Best-effort request id of a message that failed validation, to echo in the error."""
     try:
         data = json.loads(body or "", parse_constant=lambda _: None)
-    except (json.JSONDecodeError, TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     rid = data.get("request_id") if isinstance(data, dict) else None
     return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else None

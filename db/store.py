@@ -21,6 +21,7 @@ import asyncpg
 
 from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
 from core.errors import BadRequest, Conflict, NotFound
+from core.feed import ChangeEvent
 from core.ids import BoardId, PlayerId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
     EntryKey,
@@ -36,6 +37,7 @@ from core.ranking import (
     request_hash,
 )
 from core.settings import Settings
+from core.views import Ticker, rewind, rewind_key
 from db.errors import translated
 
 INSERT_BOARD: Final = """
@@ -253,6 +255,32 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
             'rank', p.rank) ORDER BY p.rank) FROM page p) AS entries
   FROM l"""
+
+
+SELECT_LADDER: Final = """
+SELECT s.season_no, b.sort_order
+  FROM lb_board b JOIN lb_season s ON s.board_id = b.board_id AND s.season = $2
+ WHERE b.board_id = $1"""
+SELECT_EXTRA_EVENTS: Final = """
+SELECT board_id, season, coalesce(seq, 0) AS seq, player_id, old_score, new_score, old_at, new_at
+  FROM lb_event
+ WHERE board_id = $1 AND season_no = $2 AND (seq IS NULL OR seq > $3)
+ ORDER BY event_id"""
+SELECT_KEYS: Final = """
+SELECT player_id, sort_score, achieved_at FROM lb_entry
+ WHERE season_no = $1 AND player_id = ANY($2::text[])"""
+COUNT_BEFORE_KEYS: Final = """
+SELECT k.i, lb_count_before($1, k.s, k.a, k.p) AS before
+  FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS k(s, a, p, i)"""
+COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
+
+
+def _event(row: asyncpg.Record) -> ChangeEvent:
+    return ChangeEvent(
+        board_id=row["board_id"], season=row["season"], seq=row["seq"],
+        player_id=row["player_id"], old_score=row["old_score"], new_score=row["new_score"],
+        old_at=row["old_at"], new_at=row["new_at"],
+    )  # fmt: skip
 
 
 def _board(row: asyncpg.Record) -> Board:
@@ -644,6 +672,53 @@ class Store:
             entries=[_entry(i) for i in _entries(row["entries"])],
             total=row["total"], as_of_seq=row["seq"],
         )  # fmt: skip
+
+    async def fetch_tickers_as_of(
+        self, board: str, season: str, players: Sequence[str], as_of_seq: int
+    ) -> tuple[dict[str, Ticker], int]:
+        """Each player's key, rank and score, and the ladder size, exactly after event
+        ``as_of_seq`` of the board (see core.views.rewind). Players without an entry at
+        that point get a Ticker with no key or rank."""
+        bid = board_id(board)
+        async with (
+            translated(),
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            ladder = await conn.fetchrow(SELECT_LADDER, bid, season)
+            if ladder is None:
+                raise await self._missing(bid, season)
+            n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
+            extras = [_event(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, as_of_seq)]
+            wanted = sorted(set(players) | {e.player_id for e in extras})
+            rows = await conn.fetch(SELECT_KEYS, n, wanted)
+            current = {
+                r["player_id"]: EntryKey(r["sort_score"], r["achieved_at"], r["player_id"])
+                for r in rows
+            }
+            then = {p: rewind_key(p, current.get(p), extras, order) for p in players}
+            probe = sorted({k for k in then.values() if k is not None})
+            counted = await conn.fetch(
+                COUNT_BEFORE_KEYS,
+                n,
+                [k[0] for k in probe],
+                [k[1] for k in probe],
+                [k[2] for k in probe],
+            )
+            total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+        before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
+        counts, total = rewind(
+            order=order, count_before_now=before_now, total_now=total_now, extras=extras,
+            current_keys=current,
+        )  # fmt: skip
+        tickers = {}
+        for p, key in then.items():
+            if key is None:
+                tickers[p] = Ticker(p, None, None, None, total)
+            else:
+                score = -key.sort_score if order is SortOrder.DESC else key.sort_score
+                tickers[p] = Ticker(p, key, counts[key] + 1, score, total)
+        return tickers, total
 
     async def _missing(self, bid: BoardId, sid: str | None) -> NotFound:
         """The right NotFound for a ladder lookup that matched nothing."""

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.settings import Settings
+
 DEV_SECRET_FILE = "jwt-secret"
 
 
@@ -33,8 +35,7 @@ def dev_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _settings(args: argparse.Namespace) -> object:
-    from core.settings import Settings
+def _settings(args: argparse.Namespace) -> Settings:
 
     data_dir = Path(args.data_dir)
     overrides: dict[str, object] = {"data_dir": str(data_dir)}
@@ -47,10 +48,8 @@ def _settings(args: argparse.Namespace) -> object:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from authorizer.tokens import mint_token
-    from core.settings import Settings
 
     settings = _settings(args)
-    assert isinstance(settings, Settings)
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
     print(mint_token(
         secret=secret, player_id=args.player, role=args.role, issuer=settings.jwt_issuer,

@@ -1,0 +1,312 @@
+"""One broadcaster round per board: events → new view states → frames → bookkeeping.
+
+Ordering and exactness:
+- Wake-ups are hints. A round first sequences the board (``lb_sequence`` waits for every
+  in-flight writer, so an event it was told about is either committed and numbered or
+  rolled back), then reads only sequenced, committed events after its cursor.
+- One broadcaster per board: rounds hold the board's advisory lock (19525) for their
+  whole transaction; a second broadcaster waits, then sees what the first did.
+- Crash safety: frames are sent before the transaction that advances the cursor and the
+  subscriptions' ``last_seq``/``last_state`` commits. A crash in between re-sends (the
+  same seq, which clients drop as already seen) rather than loses.
+- Conflation: a board runs at most one round per ``conflation_ms`` (measured from the
+  previous round's commit, kept on the cursor row, so it holds across processes), and a
+  round sends at most one frame per view, carrying the latest state. Rounds of a board
+  are serialised, and each frame's seq is above the last one, so nothing stale follows
+  something newer.
+- Every frame carries ``seq`` (the board seq it reflects) and ``prev_seq`` (the seq of the
+  previous frame of that view on that connection): a client that sees
+  ``prev_seq != last seq`` knows it missed something and resyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+
+from connect.sender import Sender
+from core.boards import SortOrder
+from core.feed import ChangeEvent
+from core.ids import ConnectionId
+from core.protocol import UpdateFrame, ViewEntry, view_entry
+from core.ranking import EntryKey
+from core.settings import Settings
+from core.views import ShiftIndex, Ticker, advance_ticker, net_moves
+from db import feed
+from db.compaction import compact
+from db.connections import ConnectionStore, Subscription
+from db.errors import translated
+from db.store import Store
+
+log = logging.getLogger("leaderboard.broadcast")
+
+CONSUMER: Final = "broadcaster"
+BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
+CURSOR_AGE: Final = """
+SELECT extract(epoch FROM now() - updated_at) * 1000 FROM lb_feed_cursor
+ WHERE consumer = $1 AND board_id = $2"""
+BOARD_INFO: Final = """
+SELECT b.sort_order, b.season, s.season_no FROM lb_board b
+  JOIN lb_season s ON s.board_id = b.board_id AND s.season = b.season WHERE b.board_id = $1"""
+SAVE_STATES: Final = """
+UPDATE lb_subscription s SET last_seq = u.seq, last_state = u.state::jsonb
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(cid, vid, seq, state)
+ WHERE s.connection_id = u.cid AND s.view_id = u.vid"""
+TOUCH_CURSOR: Final = """
+UPDATE lb_feed_cursor SET updated_at = now() WHERE consumer = $1 AND board_id = $2"""
+
+
+@dataclass
+class RoundReport:
+    board: str
+    events: int = 0
+    frames: int = 0
+    gone: list[str] = field(default_factory=list)
+    seq: int = 0
+
+
+def _key(raw: Any) -> EntryKey | None:
+    if not raw:
+        return None
+    return EntryKey(int(raw[0]), datetime.fromisoformat(raw[1]), str(raw[2]))
+
+
+def _ticker_state(t: Ticker, as_of: int) -> dict[str, Any]:
+    key = (
+        None
+        if t.key is None
+        else [t.key.sort_score, t.key.achieved_at.isoformat(), t.key.player_id]
+    )
+    return {"as_of": as_of, "key": key, "rank": t.rank, "score": t.score, "total": t.total}
+
+
+def _ticker_of(sub: Subscription) -> Ticker | None:
+    state = sub.last_state or {}
+    if "as_of" not in state:
+        return None
+    return Ticker(
+        str(sub.player_id), _key(state.get("key")), state.get("rank"), state.get("score"),
+        int(state.get("total") or 0),
+    )  # fmt: skip
+
+
+def _me_entry(t: Ticker) -> ViewEntry | None:
+    if t.rank is None or t.score is None:
+        return None
+    return ViewEntry(player=t.player_id, score=t.score, rank=t.rank)
+
+
+class Broadcaster:
+    """Runs rounds; stateless between rounds (all state is in the database)."""
+
+    def __init__(
+        self, *, store: Store, connections: ConnectionStore, sender: Sender, settings: Settings
+    ) -> None:
+        self.store = store
+        self.connections = connections
+        self.sender = sender
+        self.settings = settings
+
+    async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The handler payload: ``{"board": id}`` (a wake-up) or ``{"source": "sweep"}``."""
+        if event.get("board"):
+            boards = [str(event["board"])]
+        else:
+            boards = sorted(set(await feed.boards_with_pending(self.store.pool))
+                            | set(await self._lagging_boards()))  # fmt: skip
+        reports = []
+        for board in boards:
+            reports.extend(await self.drain(board))
+        return {
+            "boards": boards,
+            "rounds": len(reports),
+            "events": sum(r.events for r in reports),
+            "frames": sum(r.frames for r in reports),
+        }
+
+    async def _lagging_boards(self) -> list[str]:
+        rows = await self.store.pool.fetch(
+            "SELECT b.board_id FROM lb_board b LEFT JOIN lb_feed_cursor c "
+            "ON c.board_id = b.board_id AND c.consumer = $1 "
+            "WHERE b.seq > coalesce(c.seq, 0)",
+            CONSUMER,
+        )
+        return [r[0] for r in rows]
+
+    async def drain(self, board: str, *, max_rounds: int = 50) -> list[RoundReport]:
+        """Run rounds until the board's feed is fully handled (bounded)."""
+        reports = []
+        for _ in range(max_rounds):
+            report = await self.round(board)
+            reports.append(report)
+            if report.events == 0:
+                break
+        return reports
+
+    async def round(self, board: str) -> RoundReport:
+        """One round: sequence, then under the board lock send what changed."""
+        latest = await feed.sequence(self.store.pool, board)
+        report = RoundReport(board, seq=latest)
+        async with translated(), self.store.pool.acquire() as conn, conn.transaction():
+            await conn.execute(BOARD_LOCK, board)
+            cursor = await feed.lock_cursor(conn, CONSUMER, board)
+            age_ms = await conn.fetchval(CURSOR_AGE, CONSUMER, board)
+            wait_s = (self.settings.conflation_ms - float(age_ms or 0)) / 1000
+            if cursor > 0 and wait_s > 0:
+                await asyncio.sleep(wait_s)
+            info = await conn.fetchrow(BOARD_INFO, board)
+            if info is None:
+                return report
+            subs = await self.connections.of_board(board)
+            oldest = min([cursor, *(self._as_of(s) for s in subs)])
+            events = await self._events(conn, board, after=oldest)
+            fresh = [e for e in events if e.seq > cursor]
+            report.events = len(fresh)
+            if not fresh and all(self._as_of(s) >= cursor for s in subs):
+                return report
+            upto = max([cursor, *(e.seq for e in events)])
+            frames, states = await self._compute(board, SortOrder(info["sort_order"]), subs,
+                                                 events, upto)  # fmt: skip
+            gone = await self.sender.send_many(frames) if frames else []
+            report.frames, report.gone, report.seq = len(frames), list(gone), upto
+            if states:
+                await conn.execute(SAVE_STATES, *map(list, zip(*states, strict=True)))
+            await feed.advance_cursor(conn, CONSUMER, board, upto)
+            await conn.execute(TOUCH_CURSOR, CONSUMER, board)
+        for cid in gone:
+            await self.connections.remove(cid)
+        await compact(self.store.pool, int(info["season_no"]))
+        return report
+
+    @staticmethod
+    def _as_of(sub: Subscription) -> int:
+        state = sub.last_state or {}
+        return int(state.get("as_of", sub.last_seq))
+
+    async def _events(
+        self, conn: asyncpg.Connection, board: str, *, after: int
+    ) -> list[ChangeEvent]:
+        out: list[ChangeEvent] = []
+        while True:
+            batch = await feed.read_events(conn, board, after=after, limit=5000)
+            out.extend(batch)
+            if len(batch) < 5000:
+                return out
+            after = batch[-1].seq
+
+    async def _compute(
+        self,
+        board: str,
+        order: SortOrder,
+        subs: Sequence[Subscription],
+        events: Sequence[ChangeEvent],
+        upto: int,
+    ) -> tuple[list[tuple[ConnectionId, str]], list[tuple[str, str, int, str]]]:
+        """Frames to send and states to save, for every subscription of the board."""
+        frames: list[tuple[ConnectionId, str]] = []
+        states: list[tuple[str, str, int, str]] = []
+        by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
+        for e in events:
+            by_season[e.season].append(e)
+        tops: dict[tuple[str, int], tuple[list[ViewEntry], int]] = {}
+        arounds: dict[tuple[str, str, int], tuple[list[ViewEntry], int, ViewEntry | None]] = {}
+        tickers = await self._tickers(board, order, subs, by_season, upto)
+
+        def emit(sub: Subscription, entries: list[ViewEntry], total: int,
+                 me: ViewEntry | None, state: dict[str, Any]) -> None:  # fmt: skip
+            shown = {"entries": [e.model_dump() for e in entries], "total": total,
+                     "me": me.model_dump() if me else None}  # fmt: skip
+            last = {k: (sub.last_state or {}).get(k) for k in ("entries", "total", "me")}
+            if shown != last:
+                frame = UpdateFrame(
+                    view_id=sub.view_id, board=board, season=sub.season, view=sub.kind,  # type: ignore[arg-type]
+                    seq=upto, prev_seq=sub.last_seq, total=total, entries=entries, me=me,
+                )  # fmt: skip
+                frames.append((sub.connection_id, frame.dump()))
+                states.append(
+                    (sub.connection_id, sub.view_id, upto, json.dumps({**shown, **state}))
+                )
+            elif state:
+                states.append((sub.connection_id, sub.view_id, sub.last_seq,
+                               json.dumps({**last, **state})))  # fmt: skip
+
+        for sub in subs:
+            season_events = [e for e in by_season.get(sub.season, []) if e.seq > self._as_of(sub)]
+            if not season_events and self._as_of(sub) >= upto:
+                continue
+            if sub.kind == "top":
+                if (sub.season, sub.size) not in tops:
+                    page = await self.store.fetch_top(board, season=sub.season, limit=sub.size)
+                    tops[(sub.season, sub.size)] = (
+                        [view_entry(e) for e in page.entries],
+                        page.total,
+                    )
+                entries, total = tops[(sub.season, sub.size)]
+                emit(sub, entries, total, None, {"as_of": upto})
+            elif sub.kind == "around":
+                key = (sub.season, str(sub.player_id), sub.size)
+                if key not in arounds:
+                    page = await self.store.fetch_around(board, str(sub.player_id), k=sub.size,
+                                                         season=sub.season)  # fmt: skip
+                    entries = [view_entry(e) for e in page.entries]
+                    me = next((e for e in entries if e.player == sub.player_id), None)
+                    arounds[key] = (entries, page.total, me)
+                entries, total, me = arounds[key]
+                emit(sub, entries, total, me, {"as_of": upto})
+            else:
+                ticker = tickers[(sub.connection_id, sub.view_id)]
+                emit(sub, [], ticker.total, _me_entry(ticker), _ticker_state(ticker, upto))
+        return frames, states
+
+    async def _tickers(
+        self,
+        board: str,
+        order: SortOrder,
+        subs: Sequence[Subscription],
+        by_season: dict[str, list[ChangeEvent]],
+        upto: int,
+    ) -> dict[tuple[str, str], Ticker]:
+        """Every ``me`` subscription's ticker as of ``upto``: derived where its entry did not
+        move, re-read exactly as of ``upto`` where it did (or where it has no base)."""
+        out: dict[tuple[str, str], Ticker] = {}
+        reread: dict[str, list[Subscription]] = defaultdict(list)
+        indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str]]] = {}
+        for sub in subs:
+            if sub.kind != "me":
+                continue
+            base, as_of = _ticker_of(sub), self._as_of(sub)
+            if (sub.season, as_of) not in indexes:
+                moves = net_moves(
+                    [e for e in by_season.get(sub.season, []) if e.seq > as_of], order
+                )
+                indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves))
+            index, movers = indexes[(sub.season, as_of)]
+            if base is None or base.key is None or sub.player_id in movers:
+                reread[sub.season].append(sub)
+            else:
+                out[(sub.connection_id, sub.view_id)] = advance_ticker(base, index)
+        for season, group in reread.items():
+            fresh, _ = await self.store.fetch_tickers_as_of(
+                board, season, sorted({str(s.player_id) for s in group}), upto
+            )
+            for sub in group:
+                out[(sub.connection_id, sub.view_id)] = fresh[str(sub.player_id)]
+        return out
+
+
+async def run_until_idle(broadcaster: Broadcaster, board: str, *, timeout_s: float = 10.0) -> None:
+    """Drain a board until a round finds nothing new (used by tests and the CLI demo)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        reports = await broadcaster.drain(board)
+        if reports and reports[-1].events == 0:
+            return

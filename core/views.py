@@ -1,0 +1,148 @@
+"""What each subscriber must see after a batch of change events: I/O-free.
+
+Three view kinds, all sent as full state (never as diffs), so a later frame always
+supersedes an earlier one and a client needs no history to apply it:
+
+- ``top``: the first N entries. Recomputed per distinct (season, N) from one query, sent
+  to a subscriber only when it differs from what that subscriber last got.
+- ``me``: one player's rank, score and the ladder's size. Derived from the events and the
+  ticker's last known position, without a query: one score change shifts exactly the
+  entries between the mover's old and new key, so for a ticker whose own entry did not
+  move,
+
+      new rank = old rank - #{movers whose old key < ticker key}
+                          + #{movers whose new key < ticker key}
+
+  counted with two binary searches over the batch's sorted keys. A ticker whose own
+  entry moved (or that has no position yet) is re-read, exactly as of the batch's seq,
+  with :func:`rewind`.
+- ``around``: a player's ±k window, re-read per distinct (season, player, k).
+
+Exactness as of a seq: a read may already see committed changes that are not yet
+sequenced (or are sequenced past the batch). :func:`rewind` takes those "extra" events,
+read in the same snapshot, and undoes them, so the derived state is exactly the state
+after event ``seq`` and derivation never drifts.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from core.boards import SortOrder
+from core.feed import ChangeEvent
+from core.ranking import EntryKey, entry_key
+
+
+@dataclass(frozen=True)
+class Move:
+    """One player's net move over a batch: first old key, last new key."""
+
+    player_id: str
+    old_key: EntryKey | None
+    new_key: EntryKey
+    new_score: int
+    old_score: int | None
+
+
+def net_moves(events: Iterable[ChangeEvent], order: SortOrder) -> dict[str, Move]:
+    """Collapse a batch of events (in seq order) into one move per player."""
+    moves: dict[str, Move] = {}
+    for e in events:
+        new_key = entry_key(order, e.new_score, e.new_at, e.player_id)
+        prior = moves.get(e.player_id)
+        if prior is None:
+            old_key = (
+                None
+                if e.old_score is None or e.old_at is None
+                else entry_key(order, e.old_score, e.old_at, e.player_id)
+            )
+            moves[e.player_id] = Move(e.player_id, old_key, new_key, e.new_score, e.old_score)
+        else:
+            moves[e.player_id] = replace(prior, new_key=new_key, new_score=e.new_score)
+    return moves
+
+
+@dataclass(frozen=True)
+class ShiftIndex:
+    """Sorted old and new keys of a batch's movers, for O(log m) rank shifts."""
+
+    old_keys: list[EntryKey]
+    new_keys: list[EntryKey]
+    inserted: int
+
+    @classmethod
+    def of(cls, moves: Mapping[str, Move]) -> ShiftIndex:
+        olds = sorted(m.old_key for m in moves.values() if m.old_key is not None)
+        news = sorted(m.new_key for m in moves.values())
+        return cls(olds, news, sum(1 for m in moves.values() if m.old_key is None))
+
+    def shift(self, key: EntryKey) -> int:
+        """How far an unmoved entry at ``key`` moves down (positive) or up (negative)."""
+        return bisect_left(self.new_keys, key) - bisect_left(self.old_keys, key)
+
+
+@dataclass(frozen=True)
+class Ticker:
+    """A ``me`` view's state: the player's key, rank and score, and the ladder's size."""
+
+    player_id: str
+    key: EntryKey | None
+    rank: int | None
+    score: int | None
+    total: int
+
+
+def advance_ticker(ticker: Ticker, index: ShiftIndex) -> Ticker:
+    """The ticker after a batch in which its own entry did not move."""
+    rank = ticker.rank
+    if ticker.key is not None and rank is not None:
+        rank += index.shift(ticker.key)
+    return replace(ticker, rank=rank, total=ticker.total + index.inserted)
+
+
+def rewind_key(
+    player: str, current: EntryKey | None, extras: Sequence[ChangeEvent], order: SortOrder
+) -> EntryKey | None:
+    """A player's key before the ``extras`` (events past the target seq) happened."""
+    for e in extras:
+        if e.player_id == player:
+            if e.old_score is None or e.old_at is None:
+                return None
+            return entry_key(order, e.old_score, e.old_at, player)
+    return current
+
+
+def rewind(
+    *,
+    order: SortOrder,
+    count_before_now: Mapping[EntryKey, int],
+    total_now: int,
+    extras: Sequence[ChangeEvent],
+    current_keys: Mapping[str, EntryKey],
+) -> tuple[Mapping[EntryKey, int], int]:
+    """Counts and total as of the target seq, from a snapshot that also saw ``extras``.
+
+    ``count_before_now[k]`` is the number of entries before key ``k`` in the snapshot;
+    ``current_keys`` holds, for every player with extras, their key in that snapshot
+    (absent if they have none). Undoing the extras: each such player leaves their key
+    now and returns to their key before the first extra event (or disappears).
+    """
+    moved = {e.player_id for e in extras}
+    now_keys = sorted(current_keys[p] for p in moved if p in current_keys)
+    then_keys = sorted(
+        k
+        for k in (rewind_key(p, current_keys.get(p), extras, order) for p in moved)
+        if k is not None
+    )
+    counts = {
+        key: n - bisect_left(now_keys, key) + bisect_left(then_keys, key)
+        for key, n in count_before_now.items()
+    }
+    return counts, total_now - len(now_keys) + len(then_keys)
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,291 @@
+"""``leaderboard up``: the whole service in one process, behind the emulated API Gateway.
+
+:class:`LocalRuntime` wires the pieces and owns their lifecycle:
+
+- the database: the given DSNs, or else the embedded PostgreSQL primary and its
+  streaming replica under ``data_dir`` (persistent across runs); migrations run either
+  way (idempotent, under an advisory lock);
+- the shared route handlers (``connect.routes``) over :class:`~db.store.Store`,
+  :class:`~db.connections.ConnectionStore` and the in-process sender;
+- one aiohttp server: the WebSocket endpoint, ``@connections`` and ``/health``
+  (:class:`~runtime.gateway.Gateway`), plus any :data:`Mount` (the REST adapter);
+- periodic jobs (:class:`PeriodicJob`), each in its own task: by default the
+  maintenance loop (compact rank deltas, sequence pending change events, every
+  ``maintenance_interval_s``) and the expired-connection sweep. The broadcaster adds
+  its own job with :meth:`LocalRuntime.add_job` before start.
+
+``stop`` undoes ``start`` in reverse: jobs, then every WebSocket (closed with 1001, each
+one's ``$disconnect`` run), then the server, the pools and the cluster if it started one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+
+import asyncpg
+from aiohttp import web
+
+from authorizer.handler import authorize
+from broadcast.worker import Broadcaster
+from connect.routes import RouteServices
+from core.settings import Settings
+from db.compaction import compact_all
+from db.connections import ConnectionStore
+from db.feed import boards_with_pending, sequence
+from db.migrate import migrate
+from db.store import Store
+from runtime.broadcasting import BroadcastLoop
+from runtime.events import LOCAL_API_ID, ApiStage
+from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
+from runtime.inprocess import InProcessSender
+
+log = logging.getLogger("leaderboard.runtime")
+
+Mount = Callable[[web.Application, RouteServices], None]
+"""Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """An async job run every ``interval_s`` (measured from the end of the previous run).
+
+    A failing run is logged and the job keeps its schedule.
+    """
+
+    name: str
+    interval_s: float
+    run: Callable[[], Awaitable[object]]
+
+
+async def maintain(pool: asyncpg.Pool) -> None:
+    """One maintenance pass: fold rank deltas, then sequence every board with pending events."""
+    await compact_all(pool)
+    for board in await boards_with_pending(pool):
+        await sequence(pool, board)
+
+
+async def _every(job: PeriodicJob) -> None:
+    while True:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("periodic job %s failed", job.name)
+        await asyncio.sleep(job.interval_s)
+
+
+class LocalRuntime:
+    """The local service: ``async with LocalRuntime(settings) as rt: ...``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dsn: str | None = None,
+        reader_dsn: str | None = None,
+        data_dir: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        mounts: Sequence[Mount] = (),
+        authorizer: Authorizer | None = None,
+        handler: RouteHandler = route_event,
+        maintenance_interval_s: float = 0.1,
+        sweep_interval_s: float = 60.0,
+        broadcast: bool = True,
+        broadcast_sweep_s: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self._dsn, self._reader_dsn = dsn, reader_dsn
+        self.data_dir = Path(data_dir or settings.data_dir)
+        self.host, self._port = host, port
+        self._mounts = list(mounts)
+        self._authorizer = authorizer
+        self._handler = handler
+        self.api = ApiStage(
+            api_id=settings.ws_api_id or LOCAL_API_ID, region=settings.aws_region,
+            stage=settings.ws_stage,
+        )  # fmt: skip
+        self.sender = InProcessSender()
+        self.jobs: list[PeriodicJob] = []
+        self._maintenance_interval_s = maintenance_interval_s
+        self._sweep_interval_s = sweep_interval_s
+        self._broadcast = broadcast
+        self._broadcast_sweep_s = broadcast_sweep_s
+        self.broadcasts: BroadcastLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._services: RouteServices | None = None
+        self._gateway: Gateway | None = None
+        self._bound_port: int | None = None
+
+    # --- what a started runtime exposes --------------------------------------------
+
+    @property
+    def services(self) -> RouteServices:
+        if self._services is None:
+            raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
+        return self._services
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
+        return self._gateway
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def port(self) -> int:
+        if self._bound_port is None:
+            raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
+        return self._bound_port
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket URL, shaped like API Gateway's ``wss://{api}.../{stage}``."""
+        return f"ws://{self.host}:{self.port}/{self.api.stage}"
+
+    @property
+    def management_url(self) -> str:
+        """``endpoint_url`` for boto3's ``apigatewaymanagementapi`` client."""
+        return f"{self.http_url}/{self.api.stage}"
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def add_job(self, job: PeriodicJob) -> None:
+        """Run ``job`` periodically once started (add jobs before ``start``)."""
+        if self._stack is not None:
+            raise RuntimeError(f"add job {job.name!r} before the runtime starts")
+        self.jobs.append(job)
+
+    async def __aenter__(self) -> LocalRuntime:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> LocalRuntime:
+        if self._stack is not None:
+            raise RuntimeError("the runtime is already started")
+        stack = AsyncExitStack()
+        self._stack = stack
+        try:
+            await self._start(stack)
+        except BaseException:
+            self._stack = None
+            await stack.aclose()
+            raise
+        return self
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        dsn, reader_dsn = self._dsn, self._reader_dsn
+        if dsn is None:
+            dsn, reader_dsn = await self._start_cluster(stack)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        store = await Store.open(self.settings, dsn=dsn, reader_dsn=reader_dsn)
+        stack.push_async_callback(store.close)
+        services = RouteServices(
+            settings=self.settings, store=store,
+            connections=ConnectionStore(
+                store.pool, ttl=timedelta(seconds=self.settings.connection_ttl_s)
+            ),
+            sender=self.sender,
+        )  # fmt: skip
+        gateway = Gateway(
+            services, sender=self.sender, authorizer=self._authorizer or self._default_authorizer(),
+            api=self.api, handler=self._handler,
+        )  # fmt: skip
+        app = web.Application()
+        gateway.install(app)
+        for mount in self._mounts:
+            mount(app, services)
+        runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, self.host, self._port)
+        await site.start()
+        stack.push_async_callback(gateway.shutdown)
+        self._bound_port = int(runner.addresses[0][1])
+        self._services, self._gateway = services, gateway
+        extra: list[PeriodicJob] = []
+        if self._broadcast:
+            self.broadcasts = BroadcastLoop(
+                Broadcaster(store=store, connections=services.connections, sender=self.sender,
+                            settings=self.settings),
+                dsn=dsn,
+            )  # fmt: skip
+            await self.broadcasts.start()
+            stack.push_async_callback(self.broadcasts.stop)
+            extra.append(PeriodicJob("broadcast-sweep", self._broadcast_sweep_s,
+                                     self.broadcasts.sweep))  # fmt: skip
+        self._start_jobs(stack, services, extra)
+        log.info("local runtime up: %s (WebSocket %s)", self.http_url, self.ws_url)
+
+    async def _start_cluster(self, stack: AsyncExitStack) -> tuple[str, str | None]:
+        from runtime.postgres import EmbeddedCluster
+
+        cluster = EmbeddedCluster(self.data_dir)
+        await asyncio.to_thread(cluster.start)
+        stack.push_async_callback(asyncio.to_thread, cluster.stop)
+        replica = await asyncio.to_thread(cluster.start_replica)
+        return cluster.primary.dsn, replica.dsn
+
+    def _default_authorizer(self) -> Authorizer:
+        from authorizer.tokens import TokenVerifier
+
+        return partial(authorize, verifier=TokenVerifier(settings=self.settings))
+
+    def _start_jobs(
+        self, stack: AsyncExitStack, services: RouteServices, extra: Sequence[PeriodicJob]
+    ) -> None:
+        pool = services.store.pool
+        jobs = [
+            PeriodicJob("maintenance", self._maintenance_interval_s, partial(maintain, pool)),
+            PeriodicJob("expire-connections", self._sweep_interval_s, services.connections.expire),
+            *self.jobs,
+            *extra,
+        ]
+        tasks = [asyncio.create_task(_every(job), name=f"job:{job.name}") for job in jobs]
+
+        async def cancel() -> None:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        stack.push_async_callback(cancel)
+
+    async def restart_websockets(self) -> None:
+        """Drop every WebSocket connection (1001, each ``$disconnect`` run), as a redeploy
+        of the API would; new connections are accepted at once."""
+        await self.gateway.close_all()
+
+    async def stop(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        self._services = self._gateway = None
+        self._bound_port = None
+
+
+__all__ = ["LocalRuntime", "Mount", "PeriodicJob", "maintain"]

@@ -1,0 +1,81 @@
+"""The local wake-up of the broadcaster: LISTEN, then call the Lambda's handler logic.
+
+On AWS the database invokes the broadcaster Lambda (``aws_lambda.invoke``) with
+``{"source": "postgres", "board": id}``. Locally the feed trigger's NOTIFY carries the
+board id, and this loop calls :meth:`Broadcaster.handle` in-process with that very payload.
+Wake-ups for a board that is already being worked are coalesced into one more run.
+A periodic sweep (the AWS schedule's ``{"source": "sweep"}``) backs up lost wake-ups,
+including a LISTEN connection that dropped and is being re-opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from broadcast.worker import Broadcaster
+
+log = logging.getLogger("leaderboard.runtime.broadcast")
+
+CHANNEL = "lb_events"
+
+
+class BroadcastLoop:
+    def __init__(self, broadcaster: Broadcaster, *, dsn: str) -> None:
+        self.broadcaster = broadcaster
+        self.dsn = dsn
+        self._conn: asyncpg.Connection | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self.rounds = 0
+
+    async def start(self) -> None:
+        await self._listen()
+
+    async def _listen(self) -> None:
+        self._conn = await asyncpg.connect(self.dsn)
+        await self._conn.add_listener(CHANNEL, self._notified)
+        self._conn.add_termination_listener(lambda _conn: setattr(self, "_conn", None))
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, board: str) -> None:
+        self.wake(board)
+
+    def wake(self, board: str) -> None:
+        """Run the broadcaster for ``board`` now, or once more after the current run."""
+        if board in self._running:
+            self._dirty.add(board)
+            return
+        self._running[board] = asyncio.create_task(self._run(board), name=f"broadcast:{board}")
+
+    async def _run(self, board: str) -> None:
+        try:
+            while True:
+                self._dirty.discard(board)
+                try:
+                    await self.broadcaster.handle({"source": "postgres", "board": board})
+                    self.rounds += 1
+                except Exception:
+                    log.exception("broadcast round for %s failed", board)
+                    await asyncio.sleep(0.5)
+                if board not in self._dirty:
+                    return
+        finally:
+            self._running.pop(board, None)
+
+    async def sweep(self) -> None:
+        """The scheduled backstop: re-listen if needed, then handle every lagging board."""
+        if self._conn is None or self._conn.is_closed():
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await self._listen()
+        await self.broadcaster.handle({"source": "sweep"})
+
+    async def stop(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
