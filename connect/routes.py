@@ -27,6 +27,7 @@ from core.protocol import (
     SubscribeMessage,
     UnsubscribedFrame,
     UnsubscribeMessage,
+    ViewEntry,
     parse_client_message,
     request_id_of,
     view_entry,
@@ -128,12 +129,20 @@ async def _subscribe(event: WebSocketEvent, svc: RouteServices) -> str:
     sub = Subscription(
         connection_id=event.connection_id, view_id=snapshot.view_id, board_id=snapshot.board,
         season=snapshot.season, kind=msg.view,
-        player_id=PlayerId(snapshot.me.player) if snapshot.me else None,
+        player_id=_view_player(msg, principal),
         size=msg.n if msg.view == "top" else msg.k, last_seq=snapshot.seq,
-        last_state=snapshot.model_dump(mode="json", include={"entries", "me", "total"}),
+        last_state={**snapshot.model_dump(mode="json", include={"entries", "me", "total"}),
+                    "as_of": snapshot.seq},
     )  # fmt: skip
     await svc.connections.subscribe(sub)
     return snapshot.dump()
+
+
+def _view_player(msg: SubscribeMessage, principal: Principal) -> PlayerId | None:
+    if msg.view == "top":
+        return None
+    player = (msg.player if msg.view == "around" else None) or principal.player_id
+    return PlayerId(player) if player else None
 
 
 async def snapshot_for(
@@ -166,12 +175,21 @@ async def snapshot_for(
             total=page.total, entries=[view_entry(e) for e in page.entries],
             me=view_entry(me) if me else None,
         )  # fmt: skip
-    standing = await svc.store.fetch_standing(msg.board, player, season=msg.season)
+    # A ticker's snapshot is exact as of the seq it claims (the broadcaster derives its
+    # later ranks from that position), and a player with no entry yet gets ``me: null``.
+    board = await svc.store.get_board(msg.board)
+    season = msg.season or board.season
+    tickers, total = await svc.store.fetch_tickers_as_of(msg.board, season, [player], board.seq)
+    ticker = tickers[player]
+    mine = (
+        ViewEntry(player=player, score=ticker.score, rank=ticker.rank)
+        if ticker.rank is not None and ticker.score is not None
+        else None
+    )
     return SnapshotFrame(
         request_id=msg.request_id,
-        view_id=view_id_for("me", msg.board, standing.season, n=0, player=player, k=0),
-        board=msg.board, season=standing.season, view="me", seq=standing.as_of_seq,
-        total=standing.total, me=view_entry(standing.entry),
+        view_id=view_id_for("me", msg.board, season, n=0, player=player, k=0),
+        board=msg.board, season=season, view="me", seq=board.seq, total=total, me=mine,
     )  # fmt: skip
 
 

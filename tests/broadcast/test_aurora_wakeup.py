@@ -1,0 +1,114 @@
+"""The Aurora wake-up path, on plain PostgreSQL with a stand-in ``aws_lambda.invoke``."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import pytest
+
+from broadcast.worker import Broadcaster
+from core.boards import BoardSpec
+from core.ranking import ScoreInput
+from core.settings import Settings
+from db.wakeup import install_aurora_wakeup
+from runtime.app import LocalRuntime
+from tests.broadcast.watchers import watcher
+
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:broadcaster"
+
+# What Aurora's extension provides, reduced to recording its calls. The sequence is not
+# transactional, like the real invoke: it counts calls made by rolled-back transactions.
+STAND_IN = """
+CREATE SCHEMA aws_commons;
+CREATE SCHEMA aws_lambda;
+CREATE FUNCTION aws_commons.create_lambda_function_arn(arn text, region text)
+RETURNS text LANGUAGE sql AS $$ SELECT arn || '@' || region $$;
+CREATE SEQUENCE aws_lambda.calls;
+CREATE TABLE aws_lambda.invocations (fn text, payload json, kind text);
+CREATE FUNCTION aws_lambda.invoke(fn text, payload json, kind text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('aws_lambda.calls');
+    INSERT INTO aws_lambda.invocations VALUES (fn, payload, kind);
+END $$;
+"""
+
+
+@pytest.fixture
+async def aurora_like(database_dsn: str) -> str:
+    conn = await asyncpg.connect(database_dsn)
+    try:
+        await conn.execute(STAND_IN)
+        assert await install_aurora_wakeup(conn, ARN, "eu-west-1")
+    finally:
+        await conn.close()
+    return database_dsn
+
+
+async def test_wakeup_is_not_installed_without_aws_lambda(database_dsn: str) -> None:
+    """On a PostgreSQL without the aws_lambda extension nothing is installed."""
+    conn = await asyncpg.connect(database_dsn)
+    try:
+        assert not await install_aurora_wakeup(conn, ARN, "eu-west-1")
+        assert not await conn.fetchval(
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'lb_event_wake_broadcaster'"
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_submit_invokes_the_broadcaster_asynchronously(
+    aurora_like: str, settings: Settings
+) -> None:
+    """A committed submit calls aws_lambda.invoke with the board payload and type 'Event'."""
+    async with LocalRuntime(settings, dsn=aurora_like, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena"))
+        await rt.store.submit("arena", [ScoreInput("a", 5), ScoreInput("b", 7)])
+        calls = await rt.store.pool.fetch(
+            "SELECT fn, payload::text, kind FROM aws_lambda.invocations"
+        )
+        assert [(c["fn"], json.loads(c["payload"]), c["kind"]) for c in calls] == [
+            (f"{ARN}@eu-west-1", {"source": "postgres", "board": "arena"}, "Event")
+        ]
+
+
+async def test_the_payload_drives_a_round_and_a_rollback_sends_nothing(
+    aurora_like: str, settings: Settings
+) -> None:
+    """The invoke payload makes the broadcaster push committed changes; a rolled-back
+    transaction still invokes (not transactional) but nothing uncommitted is pushed."""
+    async with LocalRuntime(settings, dsn=aurora_like, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena"))
+        svc = rt.services
+        broadcaster = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
+                                  settings=settings)  # fmt: skip
+        async with watcher(rt, None, role="spectator") as screen:
+            top = await screen.subscribe({"board": "arena", "view": "top", "n": 5})
+            screen.listen()
+            conn = await asyncpg.connect(aurora_like)
+            try:
+                tx = conn.transaction()
+                await tx.start()
+                await conn.fetch(
+                    "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['ghost'], ARRAY[9::bigint], "
+                    "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
+                )
+                await tx.rollback()
+            finally:
+                await conn.close()
+            assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
+            result = await broadcaster.handle({"source": "postgres", "board": "arena"})
+            assert result["frames"] == 0
+            await rt.store.submit("arena", [ScoreInput("real", 3)])
+            payload = json.loads(
+                await rt.store.pool.fetchval(
+                    "SELECT payload::text FROM aws_lambda.invocations ORDER BY ctid DESC LIMIT 1"
+                )
+            )
+            result = await broadcaster.handle(payload)
+            assert result["frames"] == 1
+            import asyncio
+
+            await asyncio.sleep(0.1)
+            assert [e["player"] for e in screen.last(top)["entries"]] == ["real"]

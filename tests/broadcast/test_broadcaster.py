@@ -1,0 +1,204 @@
+"""The broadcaster end to end: real subscribers, real submits, the brute-force truth."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadcast.worker import CONSUMER, Broadcaster
+from client import LeaderboardClient
+from connect.sender import Sender
+from core.boards import BoardSpec, SortOrder, UpdatePolicy
+from core.ids import ConnectionId
+from core.ranking import ScoreInput
+from core.settings import Settings
+from runtime.app import LocalRuntime
+from tests.broadcast.watchers import quiesce, truth, watcher
+from tests.runtime.gateway_support import token
+
+_boards = itertools.count()
+PLAYERS = [f"u{i}" for i in range(10)]
+
+
+@pytest.fixture(scope="module")
+async def shared_runtime(pg_server: Any, template_db: str) -> AsyncIterator[LocalRuntime]:
+    """One runtime (fast conflation) for the property test's many examples."""
+    import uuid
+
+    import asyncpg
+
+    name = f"lb_bcast_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_server.admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    cfg = Settings(jwt_secret="test-secret-test-secret-test-secret!", conflation_ms=20,  # type: ignore[arg-type]
+                   db_pool_max=20)  # fmt: skip
+    try:
+        async with LocalRuntime(cfg, dsn=pg_server.dsn_for(name), broadcast_sweep_s=0.5) as rt:
+            yield rt
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _expected_me(rows: list[tuple[str, int]], player: str) -> dict[str, Any] | None:
+    for i, (p, s) in enumerate(rows):
+        if p == player:
+            return {"player": p, "score": s, "rank": i + 1}
+    return None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    order=st.sampled_from(["desc", "asc"]),
+    policy=st.sampled_from(["best", "latest", "increment"]),
+    ops=st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(0, 6)), min_size=1, max_size=30),
+    pauses=st.lists(st.booleans(), min_size=30, max_size=30),
+)
+async def test_every_subscriber_converges_to_the_truth(
+    shared_runtime: LocalRuntime,
+    order: str,
+    policy: str,
+    ops: list[tuple[str, int]],
+    pauses: list[bool],
+) -> None:
+    """After random submits, every me/top/around subscriber's last frame equals brute force."""
+    rt = shared_runtime
+    board = f"prop{next(_boards)}"
+    await rt.store.create_board(BoardSpec(id=board, order=SortOrder(order),
+                                          policy=UpdatePolicy(policy), max_score=10**6))  # fmt: skip
+    await rt.store.submit(board, [ScoreInput(PLAYERS[0], 1)])
+    async with watcher(rt, None, role="spectator") as spectator, \
+            watcher(rt, PLAYERS[1]) as p1, watcher(rt, PLAYERS[2]) as p2:  # fmt: skip
+        top = await spectator.subscribe({"board": board, "view": "top", "n": 5})
+        around = await spectator.subscribe(
+            {"board": board, "view": "around", "player": PLAYERS[0], "k": 2}
+        )
+        me1 = await p1.subscribe({"board": board, "view": "me"})
+        me2 = await p2.subscribe({"board": board, "view": "me"})
+        for w in (spectator, p1, p2):
+            w.listen()
+        for (player, score), pause in zip(ops, pauses, strict=False):
+            await rt.store.submit(board, [ScoreInput(player, score)])
+            if pause:
+                await asyncio.sleep(0.03)
+        await quiesce(rt, board)
+        rows = await truth(rt, board)
+        assert [(e["player"], e["score"]) for e in spectator.last(top)["entries"]] == rows[:5]
+        assert [e["rank"] for e in spectator.last(top)["entries"]] == list(
+            range(1, min(5, len(rows)) + 1)
+        )
+        assert spectator.last(top)["total"] == len(rows)
+        i = [p for p, _ in rows].index(PLAYERS[0])
+        window = rows[max(0, i - 2) : i + 3]
+        assert [(e["player"], e["score"]) for e in spectator.last(around)["entries"]] == window
+        for w, view, player in ((p1, me1, PLAYERS[1]), (p2, me2, PLAYERS[2])):
+            assert w.last(view).get("me") == _expected_me(rows, player)
+            assert w.last(view)["total"] == len(rows)
+        for w in (spectator, p1, p2):
+            w.assert_ordered()
+
+
+class _CrashingSender:
+    """Delivers some frames of one fan-out, then dies like a killed process."""
+
+    def __init__(self, inner: Sender, after: int) -> None:
+        self.inner, self.after, self.crashed = inner, after, False
+
+    async def send(self, connection_id: ConnectionId, data: str) -> None:
+        await self.inner.send(connection_id, data)
+
+    async def send_many(self, frames: Any) -> list[ConnectionId]:
+        if not self.crashed:
+            self.crashed = True
+            await self.inner.send_many(list(frames)[: self.after])
+            raise SystemExit("broadcaster killed mid-batch")
+        return await self.inner.send_many(frames)
+
+
+async def test_a_broadcaster_killed_mid_batch_loses_nothing(
+    database_dsn: str, settings: Settings
+) -> None:
+    """A broadcaster dying after sending part of a round re-sends on restart; all converge."""
+    async with LocalRuntime(settings, dsn=database_dsn, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena"))
+        await rt.store.submit("arena", [ScoreInput("a", 1)])
+        async with watcher(rt, "a") as wa, watcher(rt, "b") as wb, \
+                watcher(rt, None, role="spectator") as ws:  # fmt: skip
+            va = await wa.subscribe({"board": "arena", "view": "me"})
+            vb = await wb.subscribe({"board": "arena", "view": "me"})
+            vt = await ws.subscribe({"board": "arena", "view": "top", "n": 3})
+            for w in (wa, wb, ws):
+                w.listen()
+            await rt.store.submit("arena", [ScoreInput("b", 5), ScoreInput("c", 3)])
+            svc = rt.services
+            dying = Broadcaster(store=rt.store, connections=svc.connections,
+                                sender=_CrashingSender(rt.sender, after=1), settings=settings)  # fmt: skip
+            with pytest.raises(SystemExit):
+                await dying.round("arena")
+            assert (
+                await rt.store.pool.fetchval(
+                    "SELECT coalesce(max(seq), 0) FROM lb_feed_cursor WHERE consumer = $1", CONSUMER
+                )
+                == 0
+            )
+            fresh = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
+                                settings=settings)  # fmt: skip
+            await fresh.drain("arena")
+            await asyncio.sleep(0.2)
+            assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3}
+            assert wb.last(vb)["me"] == {"player": "b", "score": 5, "rank": 1}
+            assert [e["player"] for e in ws.last(vt)["entries"]] == ["b", "c", "a"]
+            for w in (wa, wb, ws):
+                seqs = [f["seq"] for f in next(iter(w.frames.values()))]
+                assert seqs == sorted(seqs)
+
+
+async def test_a_gone_connection_is_removed(database_dsn: str, settings: Settings) -> None:
+    """A subscription whose connection vanished without $disconnect is deleted on first send."""
+    async with LocalRuntime(settings, dsn=database_dsn, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena"))
+        pool = rt.store.pool
+        await pool.execute(
+            "INSERT INTO lb_connection (connection_id, subject, player_id, role, expires_at) "
+            "VALUES ('ghost=', 'ghost', 'ghost', 'spectator', now() + interval '1 hour')"
+        )
+        await pool.execute(
+            "INSERT INTO lb_subscription (connection_id, view_id, board_id, season, kind, size) "
+            "VALUES ('ghost=', 'top:arena:s1:5', 'arena', 's1', 'top', 5)"
+        )
+        await rt.store.submit("arena", [ScoreInput("a", 1)])
+        svc = rt.services
+        await Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
+                          settings=settings).drain("arena")  # fmt: skip
+        assert (
+            await pool.fetchval("SELECT count(*) FROM lb_connection WHERE connection_id = 'ghost='")
+            == 0
+        )
+        assert await pool.fetchval("SELECT count(*) FROM lb_subscription") == 0
+
+
+async def test_a_forced_gap_makes_the_client_resync_and_converge(runtime: LocalRuntime) -> None:
+    """When a frame is lost, the SDK sees prev_seq != its seq, resubscribes, and converges."""
+    rt = runtime
+    await rt.store.submit("arena", [ScoreInput("a", 10)])
+    async with LeaderboardClient.connect(
+        rt.ws_url, token(rt.settings, None, role="spectator", subject="screen")
+    ) as lb:
+        stream = await lb.subscribe("arena", view="top", n=3)
+        first = await anext(stream)
+        assert [e.player for e in first.entries] == ["a"]
+        # lose a frame: the server believes it already sent seq 999 on this view
+        await rt.store.pool.execute("UPDATE lb_subscription SET last_seq = 999 WHERE kind = 'top'")
+        await rt.store.submit("arena", [ScoreInput("b", 20)])
+        state = await asyncio.wait_for(anext(stream), 10)
+        assert state.resynced
+        assert [(e.player, e.rank) for e in state.entries] == [("b", 1), ("a", 2)]
+        await rt.store.submit("arena", [ScoreInput("c", 30)])
+        state = await asyncio.wait_for(anext(stream), 10)
+        assert [(e.player, e.rank) for e in state.entries] == [("c", 1), ("b", 2), ("a", 3)]
