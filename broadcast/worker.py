@@ -9,10 +9,13 @@ Ordering and exactness:
 - Crash safety: frames are sent before the transaction that advances the cursor and the
   subscriptions' ``last_seq``/``last_state`` commits. A crash in between re-sends (the
   same seq, which clients drop as already seen) rather than loses.
-- Conflation: a board runs at most one round per ``conflation_ms`` (measured from the
-  previous round's commit, kept on the cursor row, so it holds across processes), and a
-  round sends at most one frame per view, carrying the latest state. Rounds of a board
-  are serialised, and each frame's seq is above the last one, so nothing stale follows
+- Conflation, per connection and view: a frame goes out only if that view's previous
+  frame left at least ``conflation_ms`` ago (leading edge: the first change after a quiet
+  spell goes out at once). A view that changed too soon is deferred, not dropped: its
+  stored state stays where it was, and a follow-up round at the end of its window sends
+  the then-latest state. So each frame carries the newest state, at most one per window.
+  Rounds of a board are serialised and start at least ``broadcast_round_ms`` apart
+  (batching), and each frame's seq is above the last one, so nothing stale follows
   something newer.
 - Every frame carries ``seq`` (the board seq it reflects) and ``prev_seq`` (the seq of the
   previous frame of that view on that connection): a client that sees
@@ -51,9 +54,6 @@ log = logging.getLogger("leaderboard.broadcast")
 
 CONSUMER: Final = "broadcaster"
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
-CURSOR_AGE: Final = """
-SELECT extract(epoch FROM now() - updated_at) * 1000 FROM lb_feed_cursor
- WHERE consumer = $1 AND board_id = $2"""
 BOARD_INFO: Final = """
 SELECT b.sort_order, b.season, s.season_no FROM lb_board b
   JOIN lb_season s ON s.board_id = b.board_id AND s.season = b.season WHERE b.board_id = $1"""
@@ -61,8 +61,6 @@ SAVE_STATES: Final = """
 UPDATE lb_subscription s SET last_seq = u.seq, last_state = u.state::jsonb
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(cid, vid, seq, state)
  WHERE s.connection_id = u.cid AND s.view_id = u.vid"""
-TOUCH_CURSOR: Final = """
-UPDATE lb_feed_cursor SET updated_at = now() WHERE consumer = $1 AND board_id = $2"""
 
 
 @dataclass
@@ -72,6 +70,7 @@ class RoundReport:
     frames: int = 0
     gone: list[str] = field(default_factory=list)
     seq: int = 0
+    deferred_until: float | None = None  # epoch seconds of the earliest deferred view
 
 
 def _key(raw: Any) -> EntryKey | None:
@@ -109,12 +108,20 @@ class Broadcaster:
     """Runs rounds; stateless between rounds (all state is in the database)."""
 
     def __init__(
-        self, *, store: Store, connections: ConnectionStore, sender: Sender, settings: Settings
+        self,
+        *,
+        store: Store,
+        connections: ConnectionStore,
+        sender: Sender,
+        settings: Settings,
+        clock: Any = time.time,
     ) -> None:
         self.store = store
         self.connections = connections
         self.sender = sender
         self.settings = settings
+        self.clock = clock
+        self.window_s = settings.conflation_ms / 1000
 
     async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         """The handler payload: ``{"board": id}`` (a wake-up) or ``{"source": "sweep"}``."""
@@ -142,14 +149,21 @@ class Broadcaster:
         )
         return [r[0] for r in rows]
 
-    async def drain(self, board: str, *, max_rounds: int = 50) -> list[RoundReport]:
-        """Run rounds until the board's feed is fully handled (bounded)."""
-        reports = []
+    async def drain(self, board: str, *, max_rounds: int = 200) -> list[RoundReport]:
+        """Run rounds until the board's feed is handled and no view is deferred (bounded)."""
+        reports: list[RoundReport] = []
+        gap_s = self.settings.broadcast_round_ms / 1000
         for _ in range(max_rounds):
+            started = time.monotonic()
             report = await self.round(board)
             reports.append(report)
-            if report.events == 0:
+            if report.events == 0 and report.deferred_until is None:
                 break
+            pause = gap_s - (time.monotonic() - started)
+            if report.events == 0 and report.deferred_until is not None:
+                pause = max(pause, report.deferred_until - self.clock())
+            if pause > 0:
+                await asyncio.sleep(pause)
         return reports
 
     async def round(self, board: str) -> RoundReport:
@@ -159,10 +173,6 @@ class Broadcaster:
         async with translated(), self.store.pool.acquire() as conn, conn.transaction():
             await conn.execute(BOARD_LOCK, board)
             cursor = await feed.lock_cursor(conn, CONSUMER, board)
-            age_ms = await conn.fetchval(CURSOR_AGE, CONSUMER, board)
-            wait_s = (self.settings.conflation_ms - float(age_ms or 0)) / 1000
-            if cursor > 0 and wait_s > 0:
-                await asyncio.sleep(wait_s)
             info = await conn.fetchrow(BOARD_INFO, board)
             if info is None:
                 return report
@@ -174,14 +184,15 @@ class Broadcaster:
             if not fresh and all(self._as_of(s) >= cursor for s in subs):
                 return report
             upto = max([cursor, *(e.seq for e in events)])
-            frames, states = await self._compute(board, SortOrder(info["sort_order"]), subs,
-                                                 events, upto)  # fmt: skip
+            frames, states, deferred = await self._compute(
+                board, SortOrder(info["sort_order"]), subs, events, upto
+            )
+            report.deferred_until = deferred
             gone = await self.sender.send_many(frames) if frames else []
             report.frames, report.gone, report.seq = len(frames), list(gone), upto
             if states:
                 await conn.execute(SAVE_STATES, *map(list, zip(*states, strict=True)))
             await feed.advance_cursor(conn, CONSUMER, board, upto)
-            await conn.execute(TOUCH_CURSOR, CONSUMER, board)
         for cid in gone:
             await self.connections.remove(cid)
         await compact(self.store.pool, int(info["season_no"]))
@@ -210,10 +221,12 @@ class Broadcaster:
         subs: Sequence[Subscription],
         events: Sequence[ChangeEvent],
         upto: int,
-    ) -> tuple[list[tuple[ConnectionId, str]], list[tuple[str, str, int, str]]]:
-        """Frames to send and states to save, for every subscription of the board."""
+    ) -> tuple[list[tuple[ConnectionId, str]], list[tuple[str, str, int, str]], float | None]:
+        """Frames to send, states to save, and when the earliest deferred view is due."""
         frames: list[tuple[ConnectionId, str]] = []
         states: list[tuple[str, str, int, str]] = []
+        now = self.clock()
+        deferred: list[float] = []
         by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
         for e in events:
             by_season[e.season].append(e)
@@ -227,17 +240,21 @@ class Broadcaster:
                      "me": me.model_dump() if me else None}  # fmt: skip
             last = {k: (sub.last_state or {}).get(k) for k in ("entries", "total", "me")}
             if shown != last:
+                due = float((sub.last_state or {}).get("sent_at") or 0) + self.window_s
+                if due > now:
+                    deferred.append(due)  # keep the old state: recomputed when due
+                    return
                 frame = UpdateFrame(
                     view_id=sub.view_id, board=board, season=sub.season, view=sub.kind,  # type: ignore[arg-type]
                     seq=upto, prev_seq=sub.last_seq, total=total, entries=entries, me=me,
                 )  # fmt: skip
                 frames.append((sub.connection_id, frame.dump()))
-                states.append(
-                    (sub.connection_id, sub.view_id, upto, json.dumps({**shown, **state}))
-                )
+                saved = {**shown, **state, "sent_at": now}
+                states.append((sub.connection_id, sub.view_id, upto, json.dumps(saved)))
             elif state:
+                sent_at = (sub.last_state or {}).get("sent_at")
                 states.append((sub.connection_id, sub.view_id, sub.last_seq,
-                               json.dumps({**last, **state})))  # fmt: skip
+                               json.dumps({**last, **state, "sent_at": sent_at})))  # fmt: skip
 
         for sub in subs:
             season_events = [e for e in by_season.get(sub.season, []) if e.seq > self._as_of(sub)]
@@ -265,7 +282,7 @@ class Broadcaster:
             else:
                 ticker = tickers[(sub.connection_id, sub.view_id)]
                 emit(sub, [], ticker.total, _me_entry(ticker), _ticker_state(ticker, upto))
-        return frames, states
+        return frames, states, min(deferred) if deferred else None
 
     async def _tickers(
         self,

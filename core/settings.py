@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     connection_ttl_s: int = 7200
 
     # --- broadcaster ----------------------------------------------------------
-    conflation_ms: int = 100
+    conflation_ms: int = Field(
+        default=100, description="Per connection and view: at most one frame per this window."
+    )
+    broadcast_round_ms: int = Field(
+        default=10, description="A board's broadcaster rounds start at least this far apart."
+    )
     view_top_max: int = 100
 
     # --- AWS ------------------------------------------------------------------

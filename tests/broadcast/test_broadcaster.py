@@ -202,3 +202,24 @@ async def test_a_forced_gap_makes_the_client_resync_and_converge(runtime: LocalR
         await rt.store.submit("arena", [ScoreInput("c", 30)])
         state = await asyncio.wait_for(anext(stream), 10)
         assert [(e.player, e.rank) for e in state.entries] == [("c", 1), ("b", 2), ("a", 3)]
+
+
+async def test_conflation_sends_at_most_one_frame_per_window_with_the_latest_state(
+    database_dsn: str,
+) -> None:
+    """A burst of changes reaches a view as ≤ 1 frame per window, the last one the newest."""
+    cfg = Settings(jwt_secret="test-secret-test-secret-test-secret!", conflation_ms=300)  # type: ignore[arg-type]
+    async with LocalRuntime(cfg, dsn=database_dsn) as rt:
+        await rt.store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
+        async with watcher(rt, None, role="spectator") as screen:
+            top = await screen.subscribe({"board": "arena", "view": "top", "n": 3})
+            screen.listen()
+            for i in range(40):
+                await rt.store.submit("arena", [ScoreInput(f"p{i % 5}", i)])
+                await asyncio.sleep(0.03)
+            await quiesce(rt, "arena", settle_s=0.8)
+            updates = [f for f in screen.frames[top] if f["type"] == "update"]
+            assert 2 <= len(updates) <= 1 + (40 * 0.03 + 0.8) / 0.3
+            rows = await truth(rt, "arena")
+            assert [(e["player"], e["score"]) for e in screen.last(top)["entries"]] == rows[:3]
+            screen.assert_ordered()
