@@ -43,7 +43,7 @@ from core.ids import ConnectionId
 from core.protocol import UpdateFrame, ViewEntry, view_entry
 from core.ranking import EntryKey
 from core.settings import Settings
-from core.views import ShiftIndex, Ticker, advance_ticker, net_moves
+from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
 from db import feed
 from db.compaction import compact
 from db.connections import ConnectionStore, Subscription
@@ -53,6 +53,7 @@ from db.store import Store
 log = logging.getLogger("leaderboard.broadcast")
 
 CONSUMER: Final = "broadcaster"
+TICKER_REBASE_EVENTS: Final = 500
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT b.sort_order, b.season, s.season_no FROM lb_board b
@@ -79,18 +80,32 @@ def _key(raw: Any) -> EntryKey | None:
     return EntryKey(int(raw[0]), datetime.fromisoformat(raw[1]), str(raw[2]))
 
 
-def _ticker_state(t: Ticker, as_of: int) -> dict[str, Any]:
+def _ticker_state(t: Ticker) -> dict[str, Any]:
     key = (
         None
         if t.key is None
         else [t.key.sort_score, t.key.achieved_at.isoformat(), t.key.player_id]
     )
-    return {"as_of": as_of, "key": key, "rank": t.rank, "score": t.score, "total": t.total}
+    return {"key": key, "rank": t.rank, "score": t.score, "total": t.total}
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What a view shows this round, with its fingerprint."""
+
+    entries: list[ViewEntry]
+    total: int
+    me: ViewEntry | None
+    digest: str
+
+    @classmethod
+    def of(cls, entries: list[ViewEntry], total: int, me: ViewEntry | None) -> _Shown:
+        return cls(entries, total, me, view_digest(entries, total, me))
 
 
 def _ticker_of(sub: Subscription) -> Ticker | None:
     state = sub.last_state or {}
-    if "as_of" not in state:
+    if "as_of" not in state or "rank" not in state:
         return None
     return Ticker(
         str(sub.player_id), _key(state.get("key")), state.get("rank"), state.get("score"),
@@ -177,11 +192,13 @@ class Broadcaster:
             if info is None:
                 return report
             subs = await self.connections.of_board(board)
-            oldest = min([cursor, *(self._as_of(s) for s in subs)])
+            # top and around views are re-read, not derived: only tickers need old events
+            oldest = min([cursor, *(self._as_of(s) for s in subs if s.kind == "me")])
             events = await self._events(conn, board, after=oldest)
             fresh = [e for e in events if e.seq > cursor]
             report.events = len(fresh)
-            if not fresh and all(self._as_of(s) >= cursor for s in subs):
+            idle = not fresh and all(self._as_of(s) >= cursor for s in subs if s.kind == "me")
+            if idle and not any(self._as_of(s) < cursor and s.kind != "me" for s in subs):
                 return report
             upto = max([cursor, *(e.seq for e in events)])
             frames, states, deferred = await self._compute(
@@ -222,7 +239,12 @@ class Broadcaster:
         events: Sequence[ChangeEvent],
         upto: int,
     ) -> tuple[list[tuple[ConnectionId, str]], list[tuple[str, str, int, str]], float | None]:
-        """Frames to send, states to save, and when the earliest deferred view is due."""
+        """Frames to send, states to save, and when the earliest deferred view is due.
+
+        Views shared by many subscribers (the same top-N, the same around window) are
+        computed, fingerprinted and serialised once per round; a subscriber's stored state
+        is only that fingerprint, its ``as_of``, and when it was last sent to.
+        """
         frames: list[tuple[ConnectionId, str]] = []
         states: list[tuple[str, str, int, str]] = []
         now = self.clock()
@@ -230,58 +252,64 @@ class Broadcaster:
         by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
         for e in events:
             by_season[e.season].append(e)
-        tops: dict[tuple[str, int], tuple[list[ViewEntry], int]] = {}
-        arounds: dict[tuple[str, str, int], tuple[list[ViewEntry], int, ViewEntry | None]] = {}
+        shared: dict[tuple[Any, ...], _Shown] = {}
+        bodies: dict[tuple[Any, ...], str] = {}
         tickers = await self._tickers(board, order, subs, by_season, upto)
 
-        def emit(sub: Subscription, entries: list[ViewEntry], total: int,
-                 me: ViewEntry | None, state: dict[str, Any]) -> None:  # fmt: skip
-            shown = {"entries": [e.model_dump() for e in entries], "total": total,
-                     "me": me.model_dump() if me else None}  # fmt: skip
-            last = {k: (sub.last_state or {}).get(k) for k in ("entries", "total", "me")}
-            if shown != last:
-                due = float((sub.last_state or {}).get("sent_at") or 0) + self.window_s
-                if due > now:
-                    deferred.append(due)  # keep the old state: recomputed when due
-                    return
-                frame = UpdateFrame(
+        def emit(
+            sub: Subscription, group: tuple[Any, ...], shown: _Shown, extra: dict[str, Any]
+        ) -> None:
+            last = sub.last_state or {}
+            previous = last.get("digest") or view_digest(
+                [ViewEntry(**e) for e in last.get("entries") or []], int(last.get("total") or 0),
+                ViewEntry(**last["me"]) if last.get("me") else None,
+            )  # fmt: skip
+            state = {"as_of": upto, "digest": shown.digest, "sent_at": last.get("sent_at"), **extra}
+            if shown.digest == previous:
+                # Unchanged: only a ticker's derivation base needs to move on, and only
+                # now and then (it bounds how far back the next round must read).
+                if extra and upto - self._as_of(sub) >= TICKER_REBASE_EVENTS:
+                    states.append((sub.connection_id, sub.view_id, sub.last_seq, json.dumps(state)))
+                return
+            due = float(last.get("sent_at") or 0) + self.window_s
+            if due > now:
+                deferred.append(due)  # keep the old state: recomputed when due
+                return
+            body_key = (*group, sub.last_seq)
+            if body_key not in bodies:
+                bodies[body_key] = UpdateFrame(
                     view_id=sub.view_id, board=board, season=sub.season, view=sub.kind,  # type: ignore[arg-type]
-                    seq=upto, prev_seq=sub.last_seq, total=total, entries=entries, me=me,
-                )  # fmt: skip
-                frames.append((sub.connection_id, frame.dump()))
-                saved = {**shown, **state, "sent_at": now}
-                states.append((sub.connection_id, sub.view_id, upto, json.dumps(saved)))
-            elif state:
-                sent_at = (sub.last_state or {}).get("sent_at")
-                states.append((sub.connection_id, sub.view_id, sub.last_seq,
-                               json.dumps({**last, **state, "sent_at": sent_at})))  # fmt: skip
+                    seq=upto, prev_seq=sub.last_seq, total=shown.total, entries=shown.entries,
+                    me=shown.me,
+                ).dump()  # fmt: skip
+            frames.append((sub.connection_id, bodies[body_key]))
+            state["sent_at"] = now
+            states.append((sub.connection_id, sub.view_id, upto, json.dumps(state)))
 
         for sub in subs:
-            season_events = [e for e in by_season.get(sub.season, []) if e.seq > self._as_of(sub)]
-            if not season_events and self._as_of(sub) >= upto:
-                continue
+            if self._as_of(sub) >= upto:
+                continue  # nothing after what this view already reflects
             if sub.kind == "top":
-                if (sub.season, sub.size) not in tops:
+                group: tuple[Any, ...] = ("top", sub.view_id)
+                if group not in shared:
                     page = await self.store.fetch_top(board, season=sub.season, limit=sub.size)
-                    tops[(sub.season, sub.size)] = (
-                        [view_entry(e) for e in page.entries],
-                        page.total,
+                    shared[group] = _Shown.of(
+                        [view_entry(e) for e in page.entries], page.total, None
                     )
-                entries, total = tops[(sub.season, sub.size)]
-                emit(sub, entries, total, None, {"as_of": upto})
+                emit(sub, group, shared[group], {})
             elif sub.kind == "around":
-                key = (sub.season, str(sub.player_id), sub.size)
-                if key not in arounds:
+                group = ("around", sub.view_id)
+                if group not in shared:
                     page = await self.store.fetch_around(board, str(sub.player_id), k=sub.size,
                                                          season=sub.season)  # fmt: skip
                     entries = [view_entry(e) for e in page.entries]
                     me = next((e for e in entries if e.player == sub.player_id), None)
-                    arounds[key] = (entries, page.total, me)
-                entries, total, me = arounds[key]
-                emit(sub, entries, total, me, {"as_of": upto})
+                    shared[group] = _Shown.of(entries, page.total, me)
+                emit(sub, group, shared[group], {})
             else:
                 ticker = tickers[(sub.connection_id, sub.view_id)]
-                emit(sub, [], ticker.total, _me_entry(ticker), _ticker_state(ticker, upto))
+                shown = _Shown.of([], ticker.total, _me_entry(ticker))
+                emit(sub, ("me", sub.connection_id, sub.view_id), shown, _ticker_state(ticker))
         return frames, states, min(deferred) if deferred else None
 
     async def _tickers(

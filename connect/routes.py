@@ -35,6 +35,7 @@ from core.protocol import (
 )
 from core.ranking import ScoreInput
 from core.settings import Settings
+from core.views import view_digest
 from db.connections import ConnectionStore, Subscription
 from db.store import Store
 
@@ -131,8 +132,8 @@ async def _subscribe(event: WebSocketEvent, svc: RouteServices) -> str:
         season=snapshot.season, kind=msg.view,
         player_id=_view_player(msg, principal),
         size=msg.n if msg.view == "top" else msg.k, last_seq=snapshot.seq,
-        last_state={**snapshot.model_dump(mode="json", include={"entries", "me", "total"}),
-                    "as_of": snapshot.seq},
+        last_state={"as_of": snapshot.seq,
+                    "digest": view_digest(snapshot.entries, snapshot.total, snapshot.me)},
     )  # fmt: skip
     await svc.connections.subscribe(sub)
     return snapshot.dump()

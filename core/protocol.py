@@ -105,7 +105,9 @@ def decode_body(body: str | None, *, max_bytes: int) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise BadRequest(f"message is not valid JSON: {exc.msg}", code="invalid_json") from exc
     except RecursionError:
-        raise BadRequest("message is not valid JSON: nested too deeply", code="invalid_json") from None
+        raise BadRequest(
+            "message is not valid JSON: nested too deeply", code="invalid_json"
+        ) from None
     if not isinstance(data, dict):
         raise BadRequest(
             f"message must be a JSON object, got {type(data).__name__}", code="not_an_object"

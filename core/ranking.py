@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict
 
 from core.boards import SCORE_MAX, SCORE_MIN, SortOrder, UpdatePolicy
 from core.errors import BadRequest, PayloadTooLarge
-from core.ids import PlayerId
 
 
 class EntryKey(NamedTuple):

@@ -26,10 +26,12 @@ after event ``seq`` and derivation never drifts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from typing import Any
 
 from core.boards import SortOrder
 from core.feed import ChangeEvent
@@ -144,5 +146,10 @@ def rewind(
     return counts, total_now - len(now_keys) + len(then_keys)
 
 
-def iso(value: datetime) -> str:
-    return value.isoformat()
+def view_digest(entries: Sequence[Any], total: int, me: Any | None) -> str:
+    """A short fingerprint of what a view shows (entries with player, score and rank; the
+    ladder size; the viewer's own entry), to decide without storing it whether it changed."""
+    rows = [[e.player, e.score, e.rank] for e in entries]
+    mine = None if me is None else [me.player, me.score, me.rank]
+    canon = json.dumps([rows, total, mine], separators=(",", ":"))
+    return hashlib.blake2b(canon.encode(), digest_size=12).hexdigest()

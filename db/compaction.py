@@ -11,7 +11,7 @@ After a fold, ``cnt`` is exact for the compactor's snapshot, which lets it split
 oversized bucket at the right keys by walking only that bucket's index range, and
 merge a nearly empty bucket into its predecessor. Blocks (runs of buckets) are split
 the same way when they hold too many buckets. One compactor per ladder at a time
-(a try-lock: a busy ladder is skipped, not waited for). Correctness never depends on
+(a session try-lock: a busy ladder is skipped, not waited for). Correctness never depends on
 compaction running; only read cost does.
 """
 
@@ -35,7 +35,8 @@ COMPACT_LOCK: Final = 19523
 
 Key = tuple[int, datetime, str]
 
-TRY_LOCK: Final = "SELECT pg_try_advisory_xact_lock($1, $2)"
+TRY_LOCK: Final = "SELECT pg_try_advisory_lock($1, $2)"
+UNLOCK: Final = "SELECT pg_advisory_unlock($1, $2)"
 
 SEASONS_WITH_DELTAS: Final = "SELECT DISTINCT season_no FROM lb_rank_delta"
 
@@ -152,28 +153,36 @@ async def compact_all(pool: asyncpg.Pool) -> list[CompactionReport]:
 
 
 async def compact(pool: asyncpg.Pool, season_no: int) -> CompactionReport:
-    """Fold one ladder's deltas and rebalance the buckets it touched."""
-    async with (
-        translated(),
-        pool.acquire() as conn,
-        conn.transaction(isolation="repeatable_read"),
-    ):
+    """Fold one ladder's deltas and rebalance the buckets it touched.
+
+    The per-ladder lock is taken before the REPEATABLE READ transaction begins, so the
+    transaction's snapshot is taken after any previous compactor committed.
+    """
+    async with translated(), pool.acquire() as conn:
         if not await conn.fetchval(TRY_LOCK, COMPACT_LOCK, season_no):
             return CompactionReport(season_no, 0, 0, 0, 0, skipped=True)
-        touched = await conn.fetch(FOLD, season_no)
-        splits = merges = 0
-        blocks_to_check: set[Key] = set()
-        for row in touched:
-            lo: Key = (row["lo_score"], row["lo_at"], row["lo_player"])
-            if row["cnt"] > BUCKET_MAX:
-                splits += await _split_bucket(conn, season_no, lo, row["cnt"])
-                blocks_to_check.add(await _block_of(conn, season_no, lo))
-            elif row["cnt"] < BUCKET_MIN:
-                merges += await _merge_bucket(conn, season_no, lo, row["cnt"])
-        block_splits = 0
-        for blk in sorted(blocks_to_check):
-            block_splits += await _split_block(conn, season_no, blk)
-        return CompactionReport(season_no, len(touched), splits, merges, block_splits)
+        try:
+            async with conn.transaction(isolation="repeatable_read"):
+                return await _compact_locked(conn, season_no)
+        finally:
+            await conn.execute(UNLOCK, COMPACT_LOCK, season_no)
+
+
+async def _compact_locked(conn: asyncpg.Connection, season_no: int) -> CompactionReport:
+    touched = await conn.fetch(FOLD, season_no)
+    splits = merges = 0
+    blocks_to_check: set[Key] = set()
+    for row in touched:
+        lo: Key = (row["lo_score"], row["lo_at"], row["lo_player"])
+        if row["cnt"] > BUCKET_MAX:
+            splits += await _split_bucket(conn, season_no, lo, row["cnt"])
+            blocks_to_check.add(await _block_of(conn, season_no, lo))
+        elif row["cnt"] < BUCKET_MIN:
+            merges += await _merge_bucket(conn, season_no, lo, row["cnt"])
+    block_splits = 0
+    for blk in sorted(blocks_to_check):
+        block_splits += await _split_block(conn, season_no, blk)
+    return CompactionReport(season_no, len(touched), splits, merges, block_splits)
 
 
 async def _block_of(conn: asyncpg.Connection, n: int, key: Key) -> Key:

@@ -149,7 +149,16 @@ BEGIN
            o.prev_at, o.at
       FROM o;
 
-    IF p_with_ranks THEN
+    IF p_with_ranks AND cardinality(o_players) > 16 THEN
+        -- many keys: one merged pass (db/migrations/0007_batch_ranks.sql)
+        n_total := lb_count_entries(b.season_no);
+        SELECT array_agg(m.before + 1 ORDER BY m.i)
+          INTO o_ranks
+          FROM lb_count_before_many(
+                   b.season_no,
+                   ARRAY(SELECT sign * x FROM unnest(o_scores) WITH ORDINALITY AS u(x, k) ORDER BY k),
+                   o_ats, o_players) AS m;
+    ELSIF p_with_ranks THEN
         n_total := lb_count_entries(b.season_no);
         SELECT array_agg(lb_count_before(b.season_no, sign * r.score, r.at, r.player_id) + 1
                          ORDER BY r.ord)

@@ -154,3 +154,21 @@ async def test_ranks_survive_splits_and_merges_with_everyone_tied(store: Store) 
         assert await store.fetch_rank("ties", player) == 200 + stayed.index(player) + 1
     total = await store.pool.fetchval("SELECT sum(cnt) FROM lb_rank_bucket WHERE season_no=$1", n)
     assert total == 20_000
+
+
+async def test_large_batches_get_exact_ranks_with_pending_deltas(store: Store) -> None:
+    """Batches of hundreds (the merged-rank path) return exact ranks, before and after compaction."""
+    await store.create_board(BoardSpec(id="big", policy=UpdatePolicy.LATEST, min_score=0))
+    rng = random.Random(3)
+    n = await _season_no(store, "big")
+    for round_no in range(6):
+        players = rng.sample([f"q{i}" for i in range(900)], 300)
+        results = await store.submit("big", [ScoreInput(p, rng.randrange(50)) for p in players])
+        rows = await store.pool.fetch(
+            "SELECT player_id FROM lb_entry WHERE season_no = $1 "
+            "ORDER BY sort_score, achieved_at, player_id", n)
+        truth = {r[0]: i + 1 for i, r in enumerate(rows)}
+        assert {r.player_id: r.rank for r in results} == {p: truth[p] for p in players}
+        assert all(r.total == len(rows) for r in results)
+        if round_no % 2:
+            await compact(store.pool, n)

@@ -1,0 +1,297 @@
+"""``leaderboard bench push``: live pushes under load, fan-out, and memory per connection.
+
+The service runs as its own process (``leaderboard up`` over a fresh embedded cluster);
+this process plays the clients, so the server's RSS is measured alone.
+
+1. Load: S spectators on top-10 and T ``me`` tickers on one board; the ticker players
+   submit their own scores at R submits/s for D seconds. Push latency is the time from a
+   submit leaving the client to the first frame that shows it: for spectators, a top-10
+   entering it; for tickers, their own new score.
+2. Fan-out: one change to a top-10 watched by N connections: in-process (the runtime's
+   sender, measured to the last client receiving it), and through the local @connections
+   endpoint with the AWS adapter (SigV4 over HTTP) posting to every connection.
+3. Memory: the server's RSS per idle connection with N connections open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.stats import percentile_ms
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """``leaderboard up`` in a subprocess over a temporary data directory."""
+
+    def __init__(self, *, port: int, secret: str, conflation_ms: int) -> None:
+        self.port, self.secret = port, secret
+        self.dir = Path(tempfile.mkdtemp(prefix="lb-push-"))
+        env = {**os.environ, "LEADERBOARD_JWT_SECRET": secret,
+               "LEADERBOARD_CONFLATION_MS": str(conflation_ms), "LEADERBOARD_DB_POOL_MAX": "20"}  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "--data-dir", str(self.dir), "up", "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=_raise_fd_limit,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        deadline = time.time() + 120
+        for line in self.proc.stdout:
+            if "leaderboard is up" in line or time.time() > deadline:
+                break
+        with contextlib.suppress(Exception):
+            os.set_blocking(self.proc.stdout.fileno(), False)
+
+    @property
+    def dsn(self) -> str:
+        port = (self.dir / "primary.port").read_text().strip()
+        return f"postgresql://postgres@127.0.0.1:{port}/leaderboard"
+
+    def rss_kb(self) -> int:
+        import psutil
+
+        return int(psutil.Process(self.proc.pid).memory_info().rss // 1024)
+
+    def token(self, player: str | None, role: str) -> str:
+        from authorizer.tokens import mint_token
+
+        return mint_token(secret=self.secret, player_id=player, role=role, issuer="leaderboard-local",
+                          audience="leaderboard", ttl_s=3600, subject=player or f"{role}-bench")  # fmt: skip
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def _open(url: str, count: int, tok: Any, *, batch: int = 200) -> list[ClientConnection]:
+    out: list[ClientConnection] = []
+    for start in range(0, count, batch):
+        out.extend(await asyncio.gather(*(
+            connect(f"{url}?token={tok(i)}", proxy=None, open_timeout=60, max_queue=None)
+            for i in range(start, min(count, start + batch))
+        )))  # fmt: skip
+    return out
+
+
+async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
+    await ws.send(json.dumps(message))
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame.get("type") in ("snapshot", "ack", "error"):
+            return frame
+
+
+async def _load(server: Server, *, spectators: int, tickers: int, rate: float, seconds: float) -> dict[str, Any]:
+    from db.store import Store  # noqa: F401  (imported for type clarity in editors)
+
+    base = f"ws://127.0.0.1:{server.port}/prod"
+    board = "bench-push"
+    admin = await _open(base, 1, lambda i: server.token(None, "admin"))
+    import asyncpg
+
+    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
+    await pool.execute(
+        "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
+        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", board)
+    await pool.execute("INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board)
+    players = [f"t{i}" for i in range(tickers)]
+    watchers = await _open(base, spectators, lambda i: server.token(None, "spectator"))
+    ticking = await _open(base, tickers, lambda i: server.token(players[i], "player"))
+    # everyone has a score first, so tickers start with a rank
+    for i in range(0, tickers, 100):
+        await asyncio.gather(*(_ask(ticking[j], {"action": "submit", "board": board,
+                                                 "score": random.randrange(1000)})
+                               for j in range(i, min(tickers, i + 100))))  # fmt: skip
+    for ws in watchers:
+        await _ask(ws, {"action": "subscribe", "board": board, "view": "top", "n": 10})
+    for ws in ticking:
+        await _ask(ws, {"action": "subscribe", "board": board, "view": "me"})
+
+    sent: dict[tuple[str, int], float] = {}
+    top_latency: list[float] = []
+    me_latency: list[float] = []
+    delivered = 0
+    acks: list[float] = []
+    asked: dict[str, float] = {}
+    seen_top: set[tuple[str, int]] = set()
+
+    async def read_spectator(ws: ClientConnection) -> None:
+        nonlocal delivered
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") != "update":
+                continue
+            delivered += 1
+            for e in frame["entries"]:
+                key = (e["player"], e["score"])
+                if key in sent and key not in seen_top:
+                    seen_top.add(key)
+                    top_latency.append(now - sent[key])
+
+    async def read_ticker(i: int, ws: ClientConnection) -> None:
+        nonlocal delivered
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "ack":
+                rid = frame.get("request_id")
+                if rid in asked:
+                    acks.append(now - asked.pop(rid))
+                continue
+            if frame.get("type") != "update":
+                continue
+            delivered += 1
+            me = frame.get("me")
+            if me and (me["player"], me["score"]) in sent:
+                t = sent.pop((me["player"], me["score"]))
+                me_latency.append(now - t)
+                sent[(me["player"], me["score"])] = t  # spectators may still be waiting
+
+    readers = [asyncio.create_task(read_spectator(ws)) for ws in watchers]
+    readers += [asyncio.create_task(read_ticker(i, ws)) for i, ws in enumerate(ticking)]
+    interval = 1 / rate
+    began = time.perf_counter()
+    n = 0
+    rng = random.Random(5)
+    while time.perf_counter() - began < seconds:
+        target = began + n * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        i = rng.randrange(tickers)
+        score = rng.randrange(10**9) * 1000 + n  # unique: each score identifies its submit
+        sent[(players[i], score)] = asked[str(n)] = time.perf_counter()
+        await ticking[i].send(json.dumps({"action": "submit", "board": board, "score": score,
+                                          "request_id": str(n)}))  # fmt: skip
+        n += 1
+    elapsed = time.perf_counter() - began
+    await asyncio.sleep(2.0)
+    delivered_rate = delivered / (elapsed + 2.0)
+    for task in readers:
+        task.cancel()
+    for ws in [*watchers, *ticking, *admin]:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    await pool.close()
+    both = top_latency + me_latency
+    return {
+        "submits": n, "submit_rate": round(n / elapsed, 1), "acked": len(acks),
+        "ack_p50_ms": round(percentile_ms(acks, 50), 2), "ack_p99_ms": round(percentile_ms(acks, 99), 2),
+        "push_p50_ms": round(percentile_ms(both, 50), 2), "push_p99_ms": round(percentile_ms(both, 99), 2),
+        "push_top_p50_ms": round(percentile_ms(top_latency, 50), 2),
+        "push_top_p99_ms": round(percentile_ms(top_latency, 99), 2),
+        "push_me_p50_ms": round(percentile_ms(me_latency, 50), 2),
+        "push_me_p99_ms": round(percentile_ms(me_latency, 99), 2),
+        "delivered_per_s": round(delivered_rate),
+    }  # fmt: skip
+
+
+async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
+    import asyncpg
+    from botocore.credentials import Credentials
+
+    from broadcast.fanout import ConnectionsApiSender
+
+    base = f"ws://127.0.0.1:{server.port}/prod"
+    board = "bench-fanout"
+    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
+    await pool.execute(
+        "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
+        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", board)
+    await pool.execute("INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board)
+    rss_before = server.rss_kb()
+    clients = await _open(base, connections, lambda i: server.token(None, "spectator"))
+    await asyncio.sleep(2.0)
+    rss_idle = server.rss_kb()
+    for start in range(0, connections, 500):
+        await asyncio.gather(*(_ask(ws, {"action": "subscribe", "board": board, "view": "top", "n": 10})
+                               for ws in clients[start : start + 500]))  # fmt: skip
+    got = 0
+    done = asyncio.Event()
+
+    async def read(ws: ClientConnection) -> None:
+        nonlocal got
+        async for raw in ws:
+            if json.loads(raw).get("type") == "update":
+                got += 1
+                if got >= connections:
+                    done.set()
+
+    readers = [asyncio.create_task(read(ws)) for ws in clients]
+    await asyncio.sleep(0.5)
+    t0 = time.perf_counter()
+    await pool.execute(
+        "SELECT * FROM lb_submit($1, NULL, NULL, ARRAY['fan'], ARRAY[7::bigint], "
+        "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])", board)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), 120)
+    inproc_s = time.perf_counter() - t0
+    inproc_rate = got / inproc_s
+
+    ids = [r[0] for r in await pool.fetch("SELECT connection_id FROM lb_subscription WHERE board_id = $1", board)]
+    sender = ConnectionsApiSender(endpoint_url=f"http://127.0.0.1:{server.port}/prod", region="us-east-1",
+                                  credentials=Credentials("bench", "bench"))  # fmt: skip
+    frame = json.dumps({"type": "ping", "note": "fan-out through @connections"})
+    got = 0
+    t0 = time.perf_counter()
+    gone = await sender.send_many([(cid, frame) for cid in ids])  # type: ignore[misc]
+    http_s = time.perf_counter() - t0
+    await sender.close()
+    for task in readers:
+        task.cancel()
+    for ws in clients:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    await pool.close()
+    return {
+        "connections": connections,
+        "fanout_inproc_msgs_per_s": round(inproc_rate),
+        "fanout_inproc_delivered": min(connections, int(inproc_rate * inproc_s)),
+        "fanout_http_posts_per_s": round(len(ids) / http_s), "fanout_http_gone": len(gone),
+        "rss_kb_per_conn": round((rss_idle - rss_before) / connections, 1),
+    }  # fmt: skip
+
+
+def main(args: Any) -> int:
+    _raise_fd_limit()
+    seconds = args.seconds if args.seconds != 10.0 else 60.0  # the issue's load runs 60 s
+    secret = "bench-secret-" + "x" * 40
+    port = 18000 + random.randrange(1000)
+    server = Server(port=port, secret=secret, conflation_ms=100)
+    try:
+        load = asyncio.run(_load(server, spectators=args.spectators, tickers=args.tickers,
+                                 rate=args.rate, seconds=seconds))  # fmt: skip
+        fan = asyncio.run(_fanout(server, connections=args.connections))
+    finally:
+        server.stop()
+    result = {**load, **fan}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:28s} {value}")
+    return 0

@@ -1,0 +1,151 @@
+"""``leaderboard bench submit``: acked submits over WebSocket, beside Redis ZADD.
+
+The service runs as its own process (``leaderboard up`` over a fresh embedded cluster,
+fsync on). C concurrent WebSocket clients (players) each submit a score, wait for its ack
+(sent only after commit), and go again, for D seconds: submits/s and ack latency. The same
+load generator then drives Redis ``ZADD`` with C concurrent loops, when a Redis answers
+on 127.0.0.1:6379. Last, server-role clients submit batches of 500 scores (a batch stays
+under API Gateway's 32 KB frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from typing import Any
+
+from bench.environment import redis_client
+from bench.push import Server, _open, _raise_fd_limit
+from bench.stats import percentile_ms
+
+BOARD = "bench-submit"
+BATCH = 500
+
+
+async def _setup(server: Server) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
+            "VALUES ($1, 'desc', 'best', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", BOARD)
+        await conn.execute(
+            "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", BOARD)
+    finally:
+        await conn.close()
+
+
+async def _singles(server: Server, clients: int, seconds: float) -> dict[str, Any]:
+    base = f"ws://127.0.0.1:{server.port}/prod"
+    sockets = await _open(base, clients, lambda i: server.token(f"p{i}", "player"))
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def loop(i: int) -> None:
+        rng = random.Random(i)
+        ws = sockets[i]
+        n = 0
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            await ws.send(json.dumps({"action": "submit", "board": BOARD,
+                                      "score": rng.randrange(10**9), "submission_id": f"p{i}-{n}"}))  # fmt: skip
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("type") in ("ack", "error"):
+                    break
+            assert frame["type"] == "ack", frame
+            latencies.append(time.perf_counter() - t0)
+            n += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(loop(i) for i in range(clients)))
+    elapsed = time.perf_counter() - began
+    for ws in sockets:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return {
+        "submits_per_s": round(len(latencies) / elapsed),
+        "ack_p50_ms": round(percentile_ms(latencies, 50), 2),
+        "ack_p99_ms": round(percentile_ms(latencies, 99), 2),
+    }
+
+
+async def _batches(server: Server, clients: int, seconds: float) -> dict[str, Any]:
+    base = f"ws://127.0.0.1:{server.port}/prod"
+    sockets = await _open(base, clients, lambda i: server.token(None, "server"))
+    scores = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(i: int) -> None:
+        nonlocal scores
+        rng = random.Random(100 + i)
+        ws = sockets[i]
+        while time.perf_counter() < deadline:
+            batch = [{"player": f"b{p}", "score": rng.randrange(10**9)}
+                     for p in rng.sample(range(200_000), BATCH)]  # fmt: skip
+            await ws.send(json.dumps({"action": "submit", "board": BOARD, "scores": batch}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("type") in ("ack", "error"):
+                    break
+            assert frame["type"] == "ack", frame
+            scores += BATCH
+
+    began = time.perf_counter()
+    await asyncio.gather(*(loop(i) for i in range(clients)))
+    elapsed = time.perf_counter() - began
+    for ws in sockets:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return {"batch_scores_per_s": round(scores / elapsed)}
+
+
+async def _redis(clients: int, seconds: float) -> dict[str, Any]:
+    client: Any = await redis_client()
+    if client is None:
+        return {"redis_zadd_per_s": None}
+    key = "lb-bench-submit"
+    count = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(i: int) -> None:
+        nonlocal count
+        rng = random.Random(i)
+        while time.perf_counter() < deadline:
+            await client.zadd(key, {f"p{i}-{rng.randrange(10**6)}": rng.randrange(10**9)})
+            count += 1
+
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(*(loop(i) for i in range(clients)))
+    finally:
+        elapsed = time.perf_counter() - began
+        await client.delete(key)
+        await client.aclose()
+    return {"redis_zadd_per_s": round(count / elapsed)}
+
+
+def main(args: Any) -> int:
+    _raise_fd_limit()
+    clients = 32
+    server = Server(port=17000 + random.randrange(1000), secret="bench-secret-" + "x" * 40,
+                    conflation_ms=100)  # fmt: skip
+    try:
+        asyncio.run(_setup(server))
+        result = asyncio.run(_singles(server, clients, args.seconds))
+        result.update(asyncio.run(_redis(clients, args.seconds)))
+        result.update(asyncio.run(_batches(server, 2, args.seconds)))
+    finally:
+        server.stop()
+    zadd = result.get("redis_zadd_per_s")
+    result["ratio_vs_redis_zadd"] = round(result["submits_per_s"] / zadd, 3) if zadd else None
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:24s} {value}")
+    return 0
