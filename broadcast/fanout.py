@@ -34,6 +34,7 @@ Without the hook (the local runtime) every frame is posted here.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -47,7 +48,7 @@ import aiohttp
 import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from pydantic import BaseModel, ConfigDict, model_validator
 from yarl import URL
 
@@ -344,6 +345,45 @@ def lambda_invoker(function_name: str, *, client: Any | None = None) -> Invoke:
 
 # --- the adapter --------------------------------------------------------------------
 
+PAYLOAD_DIGEST: Final = "payload_sha256"
+"""``AWSRequest.context`` key of a body's precomputed SHA-256 (hex)."""
+
+
+class _Signer(SigV4Auth):  # type: ignore[misc]  # botocore is untyped
+    """botocore's SigV4 for ``execute-api``, minus repeated work across one fan-out:
+    the day's signing key is derived once, and a body's hash is taken from the request
+    context when the caller computed it once for many posts. Output is byte-identical."""
+
+    def __init__(self, credentials: ReadOnlyCredentials, region: str) -> None:
+        super().__init__(credentials, SERVICE, region)
+        self._day_key: tuple[str, bytes] | None = None
+
+    def payload(self, request: AWSRequest) -> str:
+        digest = request.context.get(PAYLOAD_DIGEST)
+        return digest if isinstance(digest, str) else str(super().payload(request))
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        day = request.context["timestamp"][0:8]
+        if self._day_key is None or self._day_key[0] != day:
+            key = self._sign(f"AWS4{self.credentials.secret_key}".encode(), day)
+            for scope in (self._region_name, self._service_name, "aws4_request"):
+                key = self._sign(key, scope)
+            self._day_key = (day, key)
+        return str(self._sign(self._day_key[1], string_to_sign, hex=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A frame body encoded once for all its posts."""
+
+    data: bytes
+    digest: str
+
+    @classmethod
+    def of(cls, text: str) -> _Body:
+        data = text.encode()
+        return cls(data, hashlib.sha256(data).hexdigest())
+
 
 class ConnectionsApiSender:
     """Posts frames to ``@connections`` concurrently (SigV4, one shared aiohttp session).
@@ -384,6 +424,7 @@ class ConnectionsApiSender:
                 f"shard_size must be in 1..shard_threshold ({shard_threshold}), got {shard_size}"
             )
         self.endpoint_url = endpoint_url.rstrip("/")
+        self._host = URL(self.endpoint_url).host_port_subcomponent or ""
         self.region = region
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
@@ -392,6 +433,7 @@ class ConnectionsApiSender:
         self.shard_size = shard_size
         self.max_shard_bytes = max_shard_bytes
         self._credentials = credentials
+        self._signer: _Signer | None = None
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -401,7 +443,7 @@ class ConnectionsApiSender:
 
     async def send(self, connection_id: ConnectionId, data: str) -> None:
         """Deliver one frame; raises ConnectionGone (410) or DeliveryFailed."""
-        result = await self.post(connection_id, data.encode())
+        result = await self._post(connection_id, _Body.of(data))
         if result.outcome is Outcome.GONE:
             raise ConnectionGone(f"connection {connection_id!r} is gone")
         if result.outcome is Outcome.FAILED:
@@ -451,15 +493,15 @@ class ConnectionsApiSender:
         report = FanoutReport()
         grouped = group_by_connection(frames)
         groups = iter(grouped.items())
-        encoded: dict[str, bytes] = {}
+        encoded: dict[str, _Body] = {}
 
         async def work() -> None:
             for cid, bodies in groups:  # one shared iterator: each group taken once
                 for body in bodies:
                     data = encoded.get(body)
                     if data is None:
-                        data = encoded[body] = body.encode()
-                    result = await self.post(cid, data)
+                        data = encoded[body] = _Body.of(body)
+                    result = await self._post(cid, data)
                     report.add(result)
                     if result.outcome is Outcome.GONE:
                         break
@@ -469,7 +511,7 @@ class ConnectionsApiSender:
 
     # --- one post ---
 
-    async def post(self, connection_id: ConnectionId, data: bytes) -> PostResult:
+    async def _post(self, connection_id: ConnectionId, body: _Body) -> PostResult:
         """POST one frame, retrying throttling and 5xx per the policy; never raises
         (except cancellation)."""
         url = f"{self.endpoint_url}/@connections/{quote(connection_id, safe='')}"
@@ -480,7 +522,7 @@ class ConnectionsApiSender:
             error: str | None = None
             try:
                 async with self._slots:
-                    status, error, message = await self._attempt(url, data)
+                    status, error, message = await self._attempt(url, body)
                 verdict = classify(status, error)
             except TRANSPORT_ERRORS as exc:
                 verdict, message = Verdict.UNAVAILABLE, f"{type(exc).__name__}: {exc}"
@@ -499,23 +541,27 @@ class ConnectionsApiSender:
                 return PostResult(connection_id, Outcome.FAILED, attempt, status, error, message)
             await asyncio.sleep(self.retry.delay(attempt - 1))
 
-    async def _attempt(self, url: str, data: bytes) -> tuple[int, str | None, str]:
-        headers = self._sign(url, data)
+    async def _attempt(self, url: str, body: _Body) -> tuple[int, str | None, str]:
+        headers = self._sign(url, body)
         session = self._open_session()
         async with session.post(
-            URL(url, encoded=True), data=data, headers=headers, timeout=self._timeout
+            URL(url, encoded=True), data=body.data, headers=headers, timeout=self._timeout
         ) as resp:
-            body = await resp.read()
+            answer = await resp.read()
             if resp.status < 300:
                 return resp.status, None, ""
             error = error_type(resp.headers.get("x-amzn-ErrorType"))
-            return resp.status, error, _message(body)
+            return resp.status, error, _message(answer)
 
-    def _sign(self, url: str, data: bytes) -> dict[str, str]:
-        request = AWSRequest(method="POST", url=url, data=data)
-        SigV4Auth(self._credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(
-            request
-        )
+    def _sign(self, url: str, body: _Body) -> dict[str, str]:
+        """SigV4 headers (Host, X-Amz-Date, Authorization[, X-Amz-Security-Token])."""
+        frozen = self._credentials.get_frozen_credentials()
+        if self._signer is None or self._signer.credentials != frozen:
+            self._signer = _Signer(frozen, self.region)  # first use, or rotated keys
+        # An explicit Host (as sent) spares botocore parsing it out of the URL twice.
+        request = AWSRequest(method="POST", url=url, data=body.data, headers={"Host": self._host})
+        request.context[PAYLOAD_DIGEST] = body.digest
+        self._signer.add_auth(request)
         return dict(request.headers.items())
 
     def _open_session(self) -> aiohttp.ClientSession:

@@ -17,7 +17,7 @@ _loop = LambdaLoop()
 async def _build() -> Any:
     from datetime import timedelta
 
-    from broadcast.fanout import ConnectionsApiSender
+    from broadcast.fanout import ConnectionsApiSender, lambda_invoker
     from broadcast.worker import Broadcaster
     from connect.sender import management_endpoint
     from core.settings import Settings
@@ -32,7 +32,15 @@ async def _build() -> Any:
     return Broadcaster(
         store=store,
         connections=ConnectionStore(store.pool, ttl=timedelta(seconds=settings.connection_ttl_s)),
-        sender=ConnectionsApiSender(endpoint_url=endpoint, region=settings.aws_region),
+        sender=ConnectionsApiSender(
+            endpoint_url=endpoint,
+            region=settings.aws_region,
+            invoke=(
+                lambda_invoker(settings.broadcast_function_name)
+                if settings.broadcast_function_name
+                else None
+            ),
+        ),
         settings=settings,
     )
 

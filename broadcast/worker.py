@@ -36,6 +36,7 @@ from typing import Any, Final
 
 import asyncpg
 
+from broadcast.fanout import frames_of
 from connect.sender import Sender
 from core.boards import SortOrder
 from core.feed import ChangeEvent
@@ -139,7 +140,10 @@ class Broadcaster:
         self.window_s = settings.conflation_ms / 1000
 
     async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The handler payload: ``{"board": id}`` (a wake-up) or ``{"source": "sweep"}``."""
+        """The handler payload: ``{"board": id}`` (a wake-up), ``{"source": "sweep"}``, or
+        ``{"source": "fanout", "shard": ...}`` (part of a large fan-out handed over)."""
+        if event.get("source") == "fanout":
+            return await self.deliver_shard(event["shard"])
         if event.get("board"):
             boards = [str(event["board"])]
         else:
@@ -154,6 +158,14 @@ class Broadcaster:
             "events": sum(r.events for r in reports),
             "frames": sum(r.frames for r in reports),
         }
+
+    async def deliver_shard(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A fan-out shard handed over by another invocation: post it, forget the gone."""
+        frames = frames_of(payload)
+        gone = await self.sender.send_many(frames)
+        for cid in gone:
+            await self.connections.remove(cid)
+        return {"frames": len(frames), "gone": len(gone)}
 
     async def _lagging_boards(self) -> list[str]:
         rows = await self.store.pool.fetch(

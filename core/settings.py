@@ -78,6 +78,10 @@ class Settings(BaseSettings):
 
     # --- AWS ------------------------------------------------------------------
     aws_region: str = "us-east-1"
+    broadcast_function_name: str | None = Field(
+        default=None,
+        description="AWS: the broadcaster's own function name, to hand large fan-outs to shards.",
+    )
     ws_api_id: str | None = None
     ws_stage: str = "prod"
     stage: Literal["local", "dev", "prod"] = "local"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class Watcher:
         for view_id, frames in self.frames.items():
             seqs = [f["seq"] for f in frames]
             assert seqs == sorted(set(seqs)), (view_id, seqs)
-            for before, after in zip(frames, frames[1:], strict=False):
+            for before, after in itertools.pairwise(frames):
                 assert after["prev_seq"] == before["seq"], (view_id, before, after)
 
 

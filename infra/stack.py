@@ -1,0 +1,176 @@
+"""The service stack: wires the components together and grants between them.
+
+Order matters only where one component needs another's attribute: the
+WebSocket API is created before the functions (they read its id), and its
+routes are added after them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.api import CustomDomains, RestFrontDoor, WebSocketFrontDoor
+from infra.compute import Functions, Migration, ScheduledJobs
+from infra.config import Fn, StageConfig
+from infra.database import Database
+from infra.nag import acknowledge, logical_id
+from infra.network import Network
+from infra.observability import Observability
+
+CONNECTION_MANAGERS: Final = (
+    Fn.WS_CONNECT,
+    Fn.WS_DISCONNECT,
+    Fn.WS_SUBMIT,
+    Fn.WS_SUBSCRIBE,
+    Fn.WS_UNSUBSCRIBE,
+    Fn.WS_DEFAULT,
+    Fn.BROADCASTER,
+    Fn.EXPIRE_CONNECTIONS,
+)
+"""Functions that post to, or close, WebSocket connections through ``@connections``."""
+
+
+class LeaderboardStack(Stack):
+    """Everything the service runs on, for one stage."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        asset_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        # CloudFormation rejects Tags on proxy target groups.
+        untaggable = ["AWS::RDS::DBProxyTargetGroup"]
+        Tags.of(self).add("service", "leaderboard", exclude_resource_types=untaggable)
+        Tags.of(self).add("stage", config.stage, exclude_resource_types=untaggable)
+        retention = config.log_retention
+
+        network = Network(
+            self,
+            "Network",
+            availability_zones=config.availability_zones,
+            nat_gateways=config.nat_gateways,
+            log_retention=retention,
+            removal_policy=self._log_removal(config),
+        )
+        database = Database(
+            self,
+            "Database",
+            config=config,
+            vpc=network.vpc,
+            lambda_endpoint=network.lambda_endpoint,
+        )
+        jwt_secret = None if config.jwks_url else self._jwt_secret(config)
+        websocket = WebSocketFrontDoor(self, "WebSocket", config=config)
+        compute = Functions(
+            self,
+            "Functions",
+            config=config,
+            code=lambda_.Code.from_asset(str(asset_dir)),
+            vpc=network.vpc,
+            database=database,
+            jwt_secret=jwt_secret,
+            ws_api_id=websocket.api.api_id,
+            ws_stage=websocket.stage.stage_name,
+        )
+        functions = compute.functions
+        websocket.add_routes(functions=functions, authorizer=functions[Fn.AUTHORIZER])
+        connections_arn = (
+            f"arn:<AWS::Partition>:execute-api:{config.region}:<AWS::AccountId>:"
+            f"<{logical_id(websocket.api)}>/*/*/@connections/*"
+        )
+        for fn in CONNECTION_MANAGERS:
+            websocket.api.grant_manage_connections(functions[fn])
+            acknowledge(
+                functions[fn].role or functions[fn],
+                f"AwsSolutions-IAM5[Resource::{connections_arn}]",
+                reason="execute-api:ManageConnections on this API's @connections/* only: "
+                "connection ids are minted at run time, so the resource must end in a wildcard.",
+            )
+        database.lambda_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[functions[Fn.BROADCASTER].function_arn],
+            )
+        )
+
+        rest = RestFrontDoor(
+            self,
+            "Rest",
+            config=config,
+            handler=functions[Fn.REST],
+            authorizer=functions[Fn.AUTHORIZER],
+        )
+        account = rest.api.node.try_find_child("Account")
+        if account is not None:  # stage logging needs the account's CloudWatch role first
+            websocket.stage.node.add_dependency(account)
+
+        ScheduledJobs(self, "Schedules", config=config, functions=functions)
+        egress = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        Migration(
+            self,
+            "Migration",
+            handler=functions[Fn.MIGRATE],
+            properties={
+                "Stage": config.stage,
+                "BroadcasterFunctionArn": functions[Fn.BROADCASTER].function_arn,
+            },
+            after=[database.cluster, egress.internet_connectivity_established],
+            log_retention=retention,
+        )
+        if config.custom_domains is not None:
+            CustomDomains(self, "Domains", config=config, rest=rest, websocket=websocket)
+        observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            functions=functions,
+            cluster=database.cluster,
+            proxy=database.proxy,
+            max_db_connections=config.db_connections_alarm,
+        )
+
+        CfnOutput(self, "WebSocketUrl", value=websocket.stage.url)
+        CfnOutput(self, "RestUrl", value=rest.api.url)
+        CfnOutput(self, "ProxyEndpoint", value=database.proxy.endpoint)
+        CfnOutput(self, "ProxyReadOnlyEndpoint", value=database.read_only_endpoint.attr_endpoint)
+        CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
+        self.network = network
+        self.database = database
+        self.functions = compute
+        self.websocket = websocket
+        self.rest = rest
+        self.observability = observability
+
+    @staticmethod
+    def _log_removal(config: StageConfig) -> RemovalPolicy:
+        return RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
+
+    def _jwt_secret(self, config: StageConfig) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "JwtSecret",
+            description=f"leaderboard {config.stage}: HS256 key shared with the token issuer",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            reason="An HS256 signing key shared with the token issuer: rotating it invalidates "
+            "every live token, so rotation is coordinated with the issuer, not scheduled here.",
+        )
+        return secret

