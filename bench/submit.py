@@ -2,7 +2,8 @@
 
 The service runs as its own process (``leaderboard up`` over a fresh embedded cluster,
 fsync on). C concurrent WebSocket clients (players) each submit a score, wait for its ack
-(sent only after commit), and go again, for D seconds: submits/s and ack latency. The same
+(sent only after commit), and go again, for D seconds: submits/s and ack latency. Clients
+are the SDK's :class:`~client.LeaderboardClient`, so its overhead is in the numbers. The same
 load generator then drives Redis ``ZADD`` with C concurrent loops, when a Redis answers
 on 127.0.0.1:6379. Last, server-role clients submit batches of 500 scores (a batch stays
 under API Gateway's 32 KB frame).
@@ -11,15 +12,16 @@ under API Gateway's 32 KB frame).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.environment import redis_client
-from bench.push import Server, _open, _raise_fd_limit
+from bench.push import Server, _raise_fd_limit
 from bench.stats import percentile_ms
+from client import LeaderboardClient
 
 BOARD = "bench-submit"
 BATCH = 500
@@ -39,34 +41,31 @@ async def _setup(server: Server) -> None:
         await conn.close()
 
 
+async def _clients(base: str, count: int, tok: Callable[[int], str]) -> list[LeaderboardClient]:
+    return list(await asyncio.gather(*(
+        LeaderboardClient.connect(base, tok(i), open_timeout_s=60) for i in range(count)
+    )))  # fmt: skip
+
+
 async def _singles(server: Server, clients: int, seconds: float) -> dict[str, Any]:
     base = f"ws://127.0.0.1:{server.port}/prod"
-    sockets = await _open(base, clients, lambda i: server.token(f"p{i}", "player"))
+    sdks = await _clients(base, clients, lambda i: server.token(f"p{i}", "player"))
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def loop(i: int) -> None:
         rng = random.Random(i)
-        ws = sockets[i]
         n = 0
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            await ws.send(json.dumps({"action": "submit", "board": BOARD,
-                                      "score": rng.randrange(10**9), "submission_id": f"p{i}-{n}"}))  # fmt: skip
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame.get("type") in ("ack", "error"):
-                    break
-            assert frame["type"] == "ack", frame
+            await sdks[i].submit(BOARD, rng.randrange(10**9), submission_id=f"p{i}-{n}", retries=0)
             latencies.append(time.perf_counter() - t0)
             n += 1
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(clients)))
     elapsed = time.perf_counter() - began
-    for ws in sockets:
-        with contextlib.suppress(Exception):
-            await ws.close()
+    await asyncio.gather(*(sdk.close() for sdk in sdks))
     return {
         "submits_per_s": round(len(latencies) / elapsed),
         "ack_p50_ms": round(percentile_ms(latencies, 50), 2),
@@ -76,31 +75,22 @@ async def _singles(server: Server, clients: int, seconds: float) -> dict[str, An
 
 async def _batches(server: Server, clients: int, seconds: float) -> dict[str, Any]:
     base = f"ws://127.0.0.1:{server.port}/prod"
-    sockets = await _open(base, clients, lambda i: server.token(None, "server"))
+    sdks = await _clients(base, clients, lambda i: server.token(None, "server"))
     scores = 0
     deadline = time.perf_counter() + seconds
 
     async def loop(i: int) -> None:
         nonlocal scores
         rng = random.Random(100 + i)
-        ws = sockets[i]
         while time.perf_counter() < deadline:
-            batch = [{"player": f"b{p}", "score": rng.randrange(10**9)}
-                     for p in rng.sample(range(200_000), BATCH)]  # fmt: skip
-            await ws.send(json.dumps({"action": "submit", "board": BOARD, "scores": batch}))
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame.get("type") in ("ack", "error"):
-                    break
-            assert frame["type"] == "ack", frame
+            batch = [(f"b{p}", rng.randrange(10**9)) for p in rng.sample(range(200_000), BATCH)]
+            await sdks[i].submit_batch(BOARD, batch, retries=0)
             scores += BATCH
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(clients)))
     elapsed = time.perf_counter() - began
-    for ws in sockets:
-        with contextlib.suppress(Exception):
-            await ws.close()
+    await asyncio.gather(*(sdk.close() for sdk in sdks))
     return {"batch_scores_per_s": round(scores / elapsed)}
 
 

@@ -2,14 +2,57 @@
 
     async with LeaderboardClient.connect(url, token) as lb:
         ack = await lb.submit("arena", 1200)
-        async for state in lb.subscribe("arena", view="top", n=10):
+        async for state in await lb.subscribe("arena", view="top", n=10):
             print(state.seq, [(e.player, e.rank) for e in state.entries])
 
-The resync rule lives in :class:`~client.tracking.ViewTracker` (no I/O); the socket,
-request/reply correlation and resubscription live in :class:`~client.session.LeaderboardClient`.
+Modules, by what they own:
+
+- :mod:`client.tracking`: the sequence rule (snapshot, update, stale, gap), no I/O;
+- :mod:`client.submissions`: the submit messages and the typed :class:`Ack`;
+- :mod:`client.errors`: the SDK's one exception tree, one class per error the service
+  can send;
+- :mod:`client.session`: the socket, request/reply correlation, retries, reconnects
+  and resubscription.
+
+The guide is ``docs/sdk.md``.
 """
 
-from client.session import LeaderboardClient, ServerError
-from client.tracking import ViewState, ViewTracker
+from client.errors import (
+    BadRequestError,
+    ConflictError,
+    ConnectionLost,
+    ForbiddenError,
+    InternalError,
+    LeaderboardError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RequestTimeout,
+    ServerError,
+    UnauthorizedError,
+    UnavailableError,
+)
+from client.session import LeaderboardClient, Subscription
+from client.submissions import Ack, SubmitResult
+from client.tracking import Entry, ViewState, ViewTracker
 
-__all__ = ["LeaderboardClient", "ServerError", "ViewState", "ViewTracker"]
+__all__ = [
+    "Ack",
+    "BadRequestError",
+    "ConflictError",
+    "ConnectionLost",
+    "Entry",
+    "ForbiddenError",
+    "InternalError",
+    "LeaderboardClient",
+    "LeaderboardError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RequestTimeout",
+    "ServerError",
+    "SubmitResult",
+    "Subscription",
+    "UnauthorizedError",
+    "UnavailableError",
+    "ViewState",
+    "ViewTracker",
+]

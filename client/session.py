@@ -1,9 +1,22 @@
 """The async client: one WebSocket, request/reply by ``request_id``, live views with resync.
 
-Reconnects with exponential backoff when the connection drops; after a reconnect every
-view is resubscribed and its next state comes from the new snapshot (rule 5 in
-``client.tracking``). ``submit`` always carries a submission id (generated if not given)
-and retries on a dropped connection, so a retry never counts twice.
+Concurrency and ordering:
+
+- One reader task owns the socket's incoming side. It dispatches every frame in
+  arrival order and never awaits a consumer: replies resolve their request's future,
+  view frames go through the view's :class:`~client.tracking.ViewTracker` and the
+  resulting states are queued to each :class:`Subscription` (bounded; when a consumer
+  lags, the oldest states are dropped, which is safe because every state is complete).
+- A subscribe's snapshot is applied in the reader, before any later frame of its view,
+  so no update can slip between a snapshot and the stream that continues it.
+- When the connection drops, every pending request fails with :class:`ConnectionLost`
+  and the reader redials with jittered exponential backoff (``min_backoff_s`` doubling
+  to ``max_backoff_s``). After the redial every view is resubscribed; its fresh snapshot
+  is the next state, marked ``resynced`` (rule 5 of ``client.tracking``). A refused
+  redial with 401/403 is final: the error ends every subscription and request.
+- ``submit`` always carries a submission id (generated if not given) and retries the
+  very same message on :class:`ConnectionLost`, :class:`RequestTimeout` and retryable
+  server errors, so a retry never counts twice.
 """
 
 from __future__ import annotations
@@ -14,87 +27,165 @@ import itertools
 import json
 import logging
 import random
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from client.errors import (
+    ConnectionLost,
+    ForbiddenError,
+    LeaderboardError,
+    RequestTimeout,
+    ServerError,
+    UnauthorizedError,
+    error_from_frame,
+    error_from_gateway,
+    error_from_handshake,
+    is_gateway_error,
+)
+from client.submissions import Ack, batch_message, new_submission_id, submit_message
 from client.tracking import Outcome, ViewState, ViewTracker
 
 log = logging.getLogger("leaderboard.client")
 
-
-class ServerError(Exception):
-    """An ``error`` frame: ``code`` is stable, ``status`` mirrors HTTP, ``message`` explains."""
-
-    def __init__(self, code: str, status: int, message: str, details: Any = None) -> None:
-        super().__init__(f"{code} ({status}): {message}")
-        self.code, self.status, self.message, self.details = code, status, message, details
+MAX_MESSAGE_BYTES = 2**20
 
 
-class BadRequestError(ServerError): ...
+class Subscription:
+    """One consumer of a live view: ``async for state in sub`` yields :class:`ViewState`.
+
+    The first state is the snapshot; then one state per applied update, and a
+    ``resynced`` state after every resync or reconnect. Iteration ends when the
+    subscription or the client is closed, and raises the error that ended the view
+    (e.g. :class:`~client.errors.UnauthorizedError` when a redial is refused).
+    """
+
+    def __init__(self, client: LeaderboardClient, view: _View, *, max_pending: int) -> None:
+        self._client, self._view = client, view
+        self._states: deque[ViewState] = deque()
+        self._max_pending = max_pending
+        self._wake = asyncio.Event()
+        self._error: BaseException | None = None
+        self._ended = False
+
+    @property
+    def view_id(self) -> str:
+        return self._view.view_id
+
+    @property
+    def state(self) -> ViewState | None:
+        """The newest state of the view (whether or not it was consumed yet)."""
+        return self._view.tracker.state
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> ViewState:
+        while not self._states:
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                raise StopAsyncIteration
+            self._wake.clear()
+            await self._wake.wait()
+        return self._states.popleft()
+
+    async def aclose(self) -> None:
+        """Stop following the view (unsubscribes when no other consumer follows it);
+        states not consumed yet are discarded and iteration ends."""
+        if not self._ended:
+            self._end()
+            self._states.clear()
+            await self._client._release(self._view, self)
+
+    def _push(self, state: ViewState) -> None:
+        if len(self._states) >= self._max_pending:
+            dropped = self._states.popleft()
+            if dropped.resynced and self._states:
+                self._states[0] = replace(self._states[0], resynced=True)
+            elif dropped.resynced:
+                state = replace(state, resynced=True)
+        self._states.append(state)
+        self._wake.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self._error = exc
+        self._wake.set()
+
+    def _end(self) -> None:
+        self._ended = True
+        self._wake.set()
 
 
-class UnauthorizedError(ServerError): ...
-
-
-class ForbiddenError(ServerError): ...
-
-
-class NotFoundError(ServerError): ...
-
-
-class ConflictError(ServerError): ...
-
-
-class UnavailableError(ServerError): ...
-
-
-_BY_STATUS: dict[int, type[ServerError]] = {
-    400: BadRequestError, 413: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError,
-    404: NotFoundError, 409: ConflictError, 503: UnavailableError,
-}  # fmt: skip
-
-
-def error_from(frame: dict[str, Any]) -> ServerError:
-    err = frame.get("error") or {}
-    status = int(err.get("status", 500))
-    kind = _BY_STATUS.get(status, ServerError)
-    return kind(str(err.get("code", "internal")), status, str(err.get("message", "")),
-                err.get("details"))  # fmt: skip
-
-
-@dataclass
+@dataclass(eq=False)
 class _View:
+    """A view subscribed on the server, shared by every consumer of it on this client."""
+
+    view_id: str
     request: dict[str, Any]
-    tracker: ViewTracker | None
-    queue: asyncio.Queue[ViewState]
+    tracker: ViewTracker
+    consumers: set[Subscription] = field(default_factory=set)
+    resync: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False)
+class _Pending:
+    future: asyncio.Future[dict[str, Any]]
+    on_reply: Callable[[dict[str, Any]], None] | None = None
 
 
 class LeaderboardClient:
-    """A connection to the service. Use ``async with LeaderboardClient.connect(url, token)``."""
+    """A connection to the service.
 
-    def __init__(self, url: str, token: str, *, max_backoff_s: float = 5.0) -> None:
+    ``async with LeaderboardClient.connect(url, token) as lb:`` (or ``lb = await
+    LeaderboardClient.connect(url, token)`` and later ``await lb.close()``). ``url`` is
+    the WebSocket URL (``ws://127.0.0.1:8080/local``, ``wss://{api}.execute-api...``);
+    the token travels as the ``token`` query parameter, the API's identity source.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        request_timeout_s: float = 10.0,
+        open_timeout_s: float = 10.0,
+        min_backoff_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+        max_pending_states: int = 1024,
+    ) -> None:
+        self.url = url
         sep = "&" if "?" in url else "?"
-        self.url = f"{url}{sep}token={token}"
-        self.max_backoff_s = max_backoff_s
+        self._dial_url = f"{url}{sep}token={quote(token, safe='')}"
+        self.request_timeout_s = request_timeout_s
+        self.open_timeout_s = open_timeout_s
+        self.min_backoff_s, self.max_backoff_s = min_backoff_s, max_backoff_s
+        self.max_pending_states = max_pending_states
+        self.reconnects = 0
         self._ws: ClientConnection | None = None
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ready = asyncio.Event()  # set while connected, and once failed or closed
+        self._pending: dict[str, _Pending] = {}
         self._views: dict[str, _View] = {}
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
-        self._closed = False
-        self.reconnects = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._failure: ServerError | None = None
 
     @classmethod
-    def connect(cls, url: str, token: str, **kwargs: Any) -> LeaderboardClient:
-        return cls(url, token, **kwargs)
+    def connect(cls, url: str, token: str, **options: Any) -> LeaderboardClient:
+        """A client to use as ``async with`` (or to ``await``); it connects on entry."""
+        return cls(url, token, **options)
+
+    def __await__(self) -> Generator[Any, None, LeaderboardClient]:
+        return self.__aenter__().__await__()
 
     async def __aenter__(self) -> LeaderboardClient:
         await self.open()
@@ -108,37 +199,93 @@ class LeaderboardClient:
     ) -> None:
         await self.close()
 
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._ready.is_set() and self._failure is None
+
+    # --- lifecycle --------------------------------------------------------------
+
     async def open(self) -> None:
-        self._ws = await websockets.connect(self.url, max_size=2**20)
-        self._connected.set()
-        self._reader = asyncio.create_task(self._read_forever())
+        """Connect; a refused upgrade raises its :class:`ServerError` (401, 403, ...)."""
+        if self._reader is not None:
+            raise RuntimeError("the client is already open")
+        self._ws = await self._dial()
+        self._ready.set()
+        self._reader = asyncio.create_task(self._read_forever(), name="leaderboard-client")
 
     async def close(self) -> None:
-        self._closed = True
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+        """Close the socket; pending requests fail with ConnectionLost, iterations end."""
+        self._closing = True
+        tasks = [t for t in (self._reader, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._ws is not None:
-            await self._ws.close()
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        self._fail_pending(ConnectionLost("the client was closed"))
+        for view in self._views.values():
+            for sub in view.consumers:
+                sub._end()
+        self._views.clear()
+        self._ready.set()
+
+    async def _dial(self) -> ClientConnection:
+        try:
+            return await websockets.connect(
+                self._dial_url, max_size=MAX_MESSAGE_BYTES, open_timeout=self.open_timeout_s,
+                proxy=None, user_agent_header="leaderboard-client",
+            )  # fmt: skip
+        except InvalidStatus as exc:
+            body = exc.response.body.decode(errors="replace") if exc.response.body else ""
+            with contextlib.suppress(ValueError, AttributeError):
+                body = str(json.loads(body).get("message", body))
+            raise error_from_handshake(exc.response.status_code, body) from None
 
     # --- requests ---------------------------------------------------------------
 
-    async def request(self, message: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
+    async def request(
+        self, message: Mapping[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Send one message and wait for its reply frame; error frames raise ServerError."""
+        return await self._request(message, timeout=timeout)
+
+    async def _request(
+        self,
+        message: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        on_reply: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        if self._reader is None and not self._closing:
+            raise RuntimeError("the client is not open: use `async with` or `await` it")
         rid = f"r{next(self._ids)}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = future
+        pending = _Pending(asyncio.get_running_loop().create_future(), on_reply)
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-            assert self._ws is not None
-            await self._ws.send(json.dumps({**message, "request_id": rid}))
-            reply = await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout or self.request_timeout_s):
+                await self._ready.wait()
+                self._check_usable()
+                assert self._ws is not None
+                self._pending[rid] = pending
+                try:
+                    await self._ws.send(json.dumps({**message, "request_id": rid}))
+                except ConnectionClosed:
+                    raise ConnectionLost("the connection dropped while sending") from None
+                reply = await pending.future
+        except TimeoutError:
+            waited = timeout or self.request_timeout_s
+            raise RequestTimeout(f"no reply to {message.get('action')!r} in {waited}s") from None
         finally:
             self._pending.pop(rid, None)
         if reply.get("type") == "error":
-            raise error_from(reply)
+            raise error_from_frame(reply)
         return reply
+
+    def _check_usable(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self._closing:
+            raise ConnectionLost("the client is closed")
 
     async def submit(
         self,
@@ -146,17 +293,20 @@ class LeaderboardClient:
         score: int,
         *,
         player: str | None = None,
-        metadata: dict[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
         submission_id: str | None = None,
         retries: int = 3,
-    ) -> dict[str, Any]:
-        """Submit one score; acked after commit. Retries reuse the submission id."""
-        message: dict[str, Any] = {"action": "submit", "board": board, "score": score,
-                                   "submission_id": submission_id or uuid.uuid4().hex}  # fmt: skip
-        if player is not None:
-            message["player"] = player
-        if metadata is not None:
-            message["metadata"] = metadata
+    ) -> Ack:
+        """Submit one score (for the token's player, or ``player`` with the server role).
+
+        Acked after commit. Retries resend the same submission id, so the service applies
+        the score once; the ack of a retry that hit an applied submission has
+        ``replayed=True``.
+        """
+        message = submit_message(
+            board, score, submission_id=submission_id or new_submission_id(), player=player,
+            metadata=metadata,
+        )  # fmt: skip
         return await self._with_retry(message, retries)
 
     async def submit_batch(
@@ -166,22 +316,26 @@ class LeaderboardClient:
         *,
         submission_id: str | None = None,
         retries: int = 3,
-    ) -> dict[str, Any]:
-        """Submit a batch (server role): all or nothing, acked after commit."""
-        message = {"action": "submit", "board": board,
-                   "scores": [{"player": p, "score": s} for p, s in scores],
-                   "submission_id": submission_id or uuid.uuid4().hex}  # fmt: skip
+    ) -> Ack:
+        """Submit ``(player, score)`` pairs (server role): all or nothing, acked after commit."""
+        message = batch_message(board, scores, submission_id=submission_id or new_submission_id())
         return await self._with_retry(message, retries)
 
-    async def _with_retry(self, message: dict[str, Any], retries: int) -> dict[str, Any]:
+    async def _with_retry(self, message: dict[str, Any], retries: int) -> Ack:
         for attempt in range(retries + 1):
             try:
-                return await self.request(message)
-            except (ConnectionClosed, TimeoutError):
-                if attempt == retries:
+                return Ack.of(await self._request(message))
+            except (ConnectionLost, RequestTimeout, ServerError) as exc:
+                retryable = not isinstance(exc, ServerError) or exc.retryable
+                if not retryable or attempt == retries or self._closing or self._failure:
                     raise
-                await asyncio.sleep(min(self.max_backoff_s, 0.1 * 2**attempt))
+                log.info("submit %s: retrying after %r", message["submission_id"], exc)
+                await asyncio.sleep(self._backoff(attempt))
         raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.max_backoff_s, self.min_backoff_s * 2.0**attempt)
+        return base * (0.5 + random.random() / 2)
 
     # --- views --------------------------------------------------------------------
 
@@ -194,8 +348,11 @@ class LeaderboardClient:
         player: str | None = None,
         k: int = 5,
         season: str | None = None,
-    ) -> AsyncIterator[ViewState]:
-        """Follow a view: yields its state after the snapshot and after every change."""
+    ) -> Subscription:
+        """Follow a view: ``top`` (``n`` rows), ``around`` (``player`` ± ``k``) or ``me``.
+
+        Returns once the snapshot arrived; iterate the subscription for its states.
+        """
         message: dict[str, Any] = {"action": "subscribe", "board": board, "view": view}
         if view == "top":
             message["n"] = n
@@ -205,73 +362,168 @@ class LeaderboardClient:
             message["player"] = player
         if season is not None:
             message["season"] = season
-        snapshot = await self.request(message)
-        view_id = snapshot["view_id"]
-        entry = _View(message, ViewTracker(view_id), asyncio.Queue())
-        self._views[view_id] = entry
-        self._apply(entry, snapshot)
-        return self._stream(view_id)
+        adopted: list[Subscription] = []
 
-    async def _stream(self, view_id: str) -> AsyncIterator[ViewState]:
-        entry = self._views[view_id]
-        try:
-            while True:
-                yield await entry.queue.get()
-        finally:
-            self._views.pop(view_id, None)
+        def adopt(snapshot: dict[str, Any]) -> None:
+            entry = self._views.get(snapshot["view_id"])
+            if entry is None:
+                entry = _View(snapshot["view_id"], message, ViewTracker(snapshot["view_id"]))
+                self._views[entry.view_id] = entry
+            sub = Subscription(self, entry, max_pending=self.max_pending_states)
+            entry.consumers.add(sub)
+            adopted.append(sub)
+            shown = entry.tracker.seq
+            applied = entry.tracker.apply(snapshot) is Outcome.APPLIED
+            state = entry.tracker.state
+            if applied and state is not None and state.seq > shown:
+                self._publish(entry, state)  # news for every consumer of the view
+            elif state is not None:
+                sub._push(state)  # the view's current state, for the new consumer only
 
-    def _apply(self, entry: _View, frame: dict[str, Any]) -> None:
-        assert entry.tracker is not None
-        outcome = entry.tracker.apply(frame)
-        if outcome is Outcome.APPLIED and entry.tracker.state is not None:
-            entry.queue.put_nowait(entry.tracker.state)
+        await self._request(message, on_reply=adopt)
+        return adopted[0]
+
+    async def _release(self, view: _View, sub: Subscription) -> None:
+        view.consumers.discard(sub)
+        if view.consumers or self._views.get(view.view_id) is not view:
+            return
+        del self._views[view.view_id]
+        if view.resync is not None:
+            view.resync.cancel()
+        with contextlib.suppress(LeaderboardError):
+            await self._request({"action": "unsubscribe", "view_id": view.view_id})
+
+    def _publish(self, view: _View, state: ViewState) -> None:
+        for sub in view.consumers:
+            sub._push(state)
+
+    def _apply(self, view: _View, frame: dict[str, Any]) -> None:
+        outcome = view.tracker.apply(frame)
+        if outcome is Outcome.APPLIED and view.tracker.state is not None:
+            self._publish(view, view.tracker.state)
         elif outcome is Outcome.GAP:
-            asyncio.get_running_loop().create_task(self._resync(entry))
+            self._resync(view)
 
-    async def _resync(self, entry: _View) -> None:
-        """Resubscribe a view; its fresh snapshot replaces whatever was missed."""
-        with contextlib.suppress(ServerError, ConnectionClosed, TimeoutError):
-            snapshot = await self.request(entry.request)
-            self._apply(entry, snapshot)
+    def _resync(self, view: _View, *, restart: bool = False) -> None:
+        """Resubscribe a view (once at a time); its fresh snapshot replaces what was missed.
+
+        ``restart`` (after a redial) replaces a resync still running on the old socket.
+        """
+        if view.resync is not None and not view.resync.done():
+            if not restart:
+                return
+            view.resync.cancel()
+        view.resync = self._spawn(self._resubscribe(view))
+
+    async def _resubscribe(self, view: _View) -> None:
+        attempt = 0
+        while not self._closing and self._views.get(view.view_id) is view:
+            try:
+                await self._request(view.request, on_reply=lambda f: self._apply(view, f))
+                return
+            except ConnectionLost:
+                return  # the redial resubscribes every view
+            except ServerError as exc:
+                if exc.retryable and self._failure is None:
+                    await asyncio.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                for sub in view.consumers:
+                    sub._fail(exc)
+                return
+            except RequestTimeout:
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # --- the socket ---------------------------------------------------------------
 
     async def _read_forever(self) -> None:
-        backoff = 0.1
-        while not self._closed:
-            try:
-                assert self._ws is not None
-                async for raw in self._ws:
-                    self._dispatch(json.loads(raw))
-                    backoff = 0.1
-            except ConnectionClosed:
-                pass
-            if self._closed:
+        while True:
+            ws = self._ws
+            assert ws is not None
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in ws:
+                    self._dispatch(raw)
+            if self._closing:
                 return
-            self._connected.clear()
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionClosed(None, None))
-            while not self._closed:
-                await asyncio.sleep(backoff * (0.5 + random.random()))
-                backoff = min(self.max_backoff_s, backoff * 2)
-                try:
-                    self._ws = await websockets.connect(self.url, max_size=2**20)
-                    break
-                except (OSError, websockets.InvalidHandshake, TimeoutError) as exc:
-                    log.info("reconnect failed: %s", exc)
+            log.info("connection lost (%s); reconnecting", ws.close_code)
+            self._ready.clear()
+            self._fail_pending(ConnectionLost(f"the connection dropped ({ws.close_code})"))
+            for view in self._views.values():
+                view.tracker.lost_connection()
+            try:
+                self._ws = await self._redial()
+            except (UnauthorizedError, ForbiddenError) as exc:
+                self._fail(exc)
+                return
             self.reconnects += 1
-            self._connected.set()
-            for entry in list(self._views.values()):
-                asyncio.get_running_loop().create_task(self._resync(entry))
+            self._ready.set()
+            for view in list(self._views.values()):
+                self._resync(view, restart=True)
 
-    def _dispatch(self, frame: dict[str, Any]) -> None:
-        rid = frame.get("request_id")
-        if rid and rid in self._pending:
-            if not self._pending[rid].done():
-                self._pending[rid].set_result(frame)
+    async def _redial(self) -> ClientConnection:
+        attempt = 0
+        while True:
+            await asyncio.sleep(self._backoff(attempt))
+            attempt += 1
+            try:
+                return await self._dial()
+            except (UnauthorizedError, ForbiddenError):
+                raise
+            except (OSError, TimeoutError, ServerError, websockets.InvalidHandshake) as exc:
+                log.info("reconnect attempt %d failed: %r", attempt, exc)
+
+    def _fail(self, exc: ServerError) -> None:
+        """The connection cannot come back (the token was refused): end everything."""
+        log.warning("giving up reconnecting: %s", exc)
+        self._failure = exc
+        self._fail_pending(exc)
+        for view in self._views.values():
+            for sub in view.consumers:
+                sub._fail(exc)
+        self._ready.set()
+
+    def _fail_pending(self, exc: LeaderboardError) -> None:
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+
+    def _dispatch(self, raw: str | bytes) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            log.warning("ignoring a frame that is not JSON: %.80r", raw)
             return
-        if frame.get("type") in ("update", "snapshot"):
-            entry = self._views.get(frame.get("view_id", ""))
-            if entry is not None:
-                self._apply(entry, frame)
+        if not isinstance(frame, dict):
+            return
+        pending = self._pending.get(str(frame.get("request_id")))
+        if pending is not None:
+            if not pending.future.done():
+                if pending.on_reply is not None and frame.get("type") != "error":
+                    pending.on_reply(frame)
+                pending.future.set_result(frame)
+            return
+        kind = frame.get("type")
+        if kind in ("update", "snapshot"):
+            view = self._views.get(str(frame.get("view_id")))
+            if view is not None:
+                self._apply(view, frame)
+        elif is_gateway_error(frame):
+            # API Gateway's answer to a crashed route carries no request_id: it can only be
+            # attributed when one request is waiting; otherwise the requests time out.
+            waiting = [p for p in self._pending.values() if not p.future.done()]
+            if len(waiting) == 1:
+                waiting[0].future.set_exception(error_from_gateway(frame))
+            else:
+                log.warning("unattributed gateway error: %s", frame.get("message"))
+        elif kind == "error":
+            log.warning("error frame without a request: %s", error_from_frame(frame))
+
+
+__all__ = ["LeaderboardClient", "Subscription"]

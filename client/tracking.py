@@ -32,6 +32,8 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Entry:
+    """One row of a view: a player, their score and exact rank (1 is first)."""
+
     player: str
     score: int
     rank: int
@@ -39,7 +41,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class ViewState:
-    """What a view shows now."""
+    """What a view shows now.
+
+    ``seq`` is the board sequence number the state reflects; ``total`` the season's
+    entry count; ``entries`` the rows (``top``, ``around``); ``me`` the player's own row
+    (``me``, ``around``; ``None`` before their first score). ``resynced`` is true on the
+    state that a resync or reconnect produced: states before it may have been skipped.
+    """
 
     view_id: str
     seq: int
@@ -47,6 +55,9 @@ class ViewState:
     entries: list[Entry] = field(default_factory=list)
     me: Entry | None = None
     resynced: bool = False
+    board: str = ""
+    season: str = ""
+    view: str = ""
 
 
 def _entries(raw: list[dict[str, Any]] | None) -> list[Entry]:
@@ -65,6 +76,10 @@ class ViewTracker:
     def seq(self) -> int:
         return -1 if self.state is None else self.state.seq
 
+    def lost_connection(self) -> None:
+        """Rule 5: the connection dropped; the next snapshot is a resync."""
+        self.needs_resync = True
+
     def apply(self, frame: dict[str, Any]) -> Outcome:
         kind = frame.get("type")
         seq = int(frame["seq"])
@@ -82,6 +97,8 @@ class ViewTracker:
             entries=_entries(frame.get("entries")),
             me=Entry(me["player"], me["score"], me["rank"]) if me else None,
             resynced=kind == "snapshot" and self.needs_resync,
+            board=str(frame.get("board", "")), season=str(frame.get("season", "")),
+            view=str(frame.get("view", "")),
         )  # fmt: skip
         if kind == "snapshot":
             self.needs_resync = False

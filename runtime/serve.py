@@ -1,9 +1,10 @@
 """``leaderboard up``: run the local service until Ctrl-C.
 
 Starts the embedded PostgreSQL primary and streaming replica under the data directory
-(persistent), applies migrations, serves WebSocket, REST and @connections on one port,
-prints the URLs and a development token, and with ``--demo`` creates a board and runs
-simulated players so a live board shows at once. Ctrl-C (or SIGTERM) stops everything.
+(persistent), applies migrations, serves WebSocket, REST, @connections and the spectator
+pages on one port, prints the URLs and development tokens, and with ``--demo`` creates a
+board and runs simulated players (through the client SDK, with a server token) so a live
+board shows at once. Ctrl-C (or SIGTERM) stops everything.
 """
 
 from __future__ import annotations
@@ -17,33 +18,37 @@ from pathlib import Path
 
 from core.boards import BoardSpec
 from core.errors import Conflict
-from core.ranking import ScoreInput
 from core.settings import Settings
-from runtime.app import LocalRuntime
+from runtime.app import LocalRuntime, Mount
 
 DEMO_BOARD = "demo-arena"
 
 
-def _mounts() -> list:  # type: ignore[type-arg]
+def _mounts() -> list[Mount]:
+    from runtime.pages import mount_pages
+
     try:
         from rest.local import mount_rest
     except ImportError:
-        return []
-    return [mount_rest]
+        return [mount_pages]
+    return [mount_rest, mount_pages]
 
 
-async def _demo(runtime: LocalRuntime, stop: asyncio.Event) -> None:
-    """Simulated players: a few score changes per second on the demo board."""
-    store = runtime.store
+async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:
+    """Simulated players, through the SDK as a game server: a few scores per second."""
+    from client import LeaderboardClient
+
     with contextlib.suppress(Conflict):
-        await store.create_board(BoardSpec(id=DEMO_BOARD, metadata={"title": "Demo arena"}))
+        await runtime.store.create_board(
+            BoardSpec(id=DEMO_BOARD, metadata={"title": "Demo arena"})
+        )
     rng = random.Random()
     players = [f"bot-{i:02d}" for i in range(40)]
-    while not stop.is_set():
-        player = rng.choice(players)
-        await store.submit(DEMO_BOARD, [ScoreInput(player, rng.randrange(0, 100_000))])
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), rng.uniform(0.1, 0.6))
+    async with LeaderboardClient.connect(runtime.ws_url, token) as lb:
+        while not stop.is_set():
+            await lb.submit(DEMO_BOARD, rng.randrange(0, 100_000), player=rng.choice(players))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rng.uniform(0.1, 0.6))
 
 
 async def serve(settings: Settings, *, demo: bool = False) -> int:
@@ -68,15 +73,19 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
         player = mint_token(secret=secret, player_id="dev-player", role="player",
                             issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                             ttl_s=24 * 3600)  # fmt: skip
+        game_server = mint_token(secret=secret, player_id=None, role="server",
+                                 issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                                 ttl_s=24 * 3600, subject="demo-players")  # fmt: skip
         print(f"\nleaderboard is up\n"
               f"  HTTP        {runtime.http_url}  (health: {runtime.http_url}/health)\n"
               f"  WebSocket   {runtime.ws_url}?token=<token>\n"
               f"  @connections {runtime.management_url}/@connections/<id>\n"
+              f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"
               f"  more tokens: leaderboard token --player alice --role player\n"
               f"Ctrl-C stops everything.\n", flush=True)  # fmt: skip
-        demo_task = asyncio.create_task(_demo(runtime, stop)) if demo else None
+        demo_task = asyncio.create_task(_demo(runtime, game_server, stop)) if demo else None
         await stop.wait()
         if demo_task is not None:
             await demo_task

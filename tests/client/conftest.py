@@ -1,0 +1,3 @@
+from tests.runtime.conftest import runtime
+
+__all__ = ["runtime"]
