@@ -36,7 +36,7 @@ from bench.stats import percentile_ms
 
 
 def _raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
@@ -99,12 +99,14 @@ async def _open(url: str, count: int, tok: Any, *, batch: int = 200) -> list[Cli
 async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
     await ws.send(json.dumps(message))
     while True:
-        frame = json.loads(await ws.recv())
+        frame: dict[str, Any] = json.loads(await ws.recv())
         if frame.get("type") in ("snapshot", "ack", "error"):
             return frame
 
 
-async def _load(server: Server, *, spectators: int, tickers: int, rate: float, seconds: float) -> dict[str, Any]:
+async def _load(
+    server: Server, *, spectators: int, tickers: int, rate: float, seconds: float
+) -> dict[str, Any]:
     from db.store import Store  # noqa: F401  (imported for type clarity in editors)
 
     base = f"ws://127.0.0.1:{server.port}/prod"
@@ -115,8 +117,12 @@ async def _load(server: Server, *, spectators: int, tickers: int, rate: float, s
     pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
     await pool.execute(
         "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", board)
-    await pool.execute("INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board)
+        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
+        board,
+    )
+    await pool.execute(
+        "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board
+    )
     players = [f"t{i}" for i in range(tickers)]
     watchers = await _open(base, spectators, lambda i: server.token(None, "spectator"))
     ticking = await _open(base, tickers, lambda i: server.token(players[i], "player"))
@@ -221,8 +227,12 @@ async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
     pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
     await pool.execute(
         "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", board)
-    await pool.execute("INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board)
+        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
+        board,
+    )
+    await pool.execute(
+        "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board
+    )
     rss_before = server.rss_kb()
     clients = await _open(base, connections, lambda i: server.token(None, "spectator"))
     await asyncio.sleep(2.0)
@@ -246,19 +256,26 @@ async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     await pool.execute(
         "SELECT * FROM lb_submit($1, NULL, NULL, ARRAY['fan'], ARRAY[7::bigint], "
-        "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])", board)
+        "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])",
+        board,
+    )
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 120)
     inproc_s = time.perf_counter() - t0
     inproc_rate = got / inproc_s
 
-    ids = [r[0] for r in await pool.fetch("SELECT connection_id FROM lb_subscription WHERE board_id = $1", board)]
+    ids = [
+        r[0]
+        for r in await pool.fetch(
+            "SELECT connection_id FROM lb_subscription WHERE board_id = $1", board
+        )
+    ]
     sender = ConnectionsApiSender(endpoint_url=f"http://127.0.0.1:{server.port}/prod", region="us-east-1",
                                   credentials=Credentials("bench", "bench"))  # fmt: skip
     frame = json.dumps({"type": "ping", "note": "fan-out through @connections"})
     got = 0
     t0 = time.perf_counter()
-    gone = await sender.send_many([(cid, frame) for cid in ids])  # type: ignore[misc]
+    gone = await sender.send_many([(cid, frame) for cid in ids])
     http_s = time.perf_counter() - t0
     await sender.close()
     for task in readers:

@@ -349,27 +349,16 @@ PAYLOAD_DIGEST: Final = "payload_sha256"
 """``AWSRequest.context`` key of a body's precomputed SHA-256 (hex)."""
 
 
-class _Signer(SigV4Auth):  # type: ignore[misc]  # botocore is untyped
-    """botocore's SigV4 for ``execute-api``, minus repeated work across one fan-out:
-    the day's signing key is derived once, and a body's hash is taken from the request
-    context when the caller computed it once for many posts. Output is byte-identical."""
+class _Signer(SigV4Auth):
+    """botocore's SigV4 for ``execute-api``, taking a body's hash from the request context
+    when the caller computed it once for many posts. Output is byte-identical."""
 
     def __init__(self, credentials: ReadOnlyCredentials, region: str) -> None:
         super().__init__(credentials, SERVICE, region)
-        self._day_key: tuple[str, bytes] | None = None
 
     def payload(self, request: AWSRequest) -> str:
         digest = request.context.get(PAYLOAD_DIGEST)
         return digest if isinstance(digest, str) else str(super().payload(request))
-
-    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        day = request.context["timestamp"][0:8]
-        if self._day_key is None or self._day_key[0] != day:
-            key = self._sign(f"AWS4{self.credentials.secret_key}".encode(), day)
-            for scope in (self._region_name, self._service_name, "aws4_request"):
-                key = self._sign(key, scope)
-            self._day_key = (day, key)
-        return str(self._sign(self._day_key[1], string_to_sign, hex=True))
 
 
 @dataclass(frozen=True, slots=True)

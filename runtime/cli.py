@@ -131,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--samples", type=int, default=5000)
     bench.add_argument("--seconds", type=float, default=10.0, help="per throughput phase")
     bench.add_argument("--dsn", default=None, help="benchmark this PostgreSQL instead")
-    bench.add_argument("--connections", type=int, default=10_000,
-                       help="push: connections for the fan-out and memory phases")
+    bench.add_argument(
+        "--connections",
+        type=int,
+        default=10_000,
+        help="push: connections for the fan-out and memory phases",
+    )
     bench.add_argument("--spectators", type=int, default=1000, help="push: top-10 watchers")
     bench.add_argument("--tickers", type=int, default=1000, help="push: me tickers")
     bench.add_argument("--rate", type=float, default=1000.0, help="push: submits per second")

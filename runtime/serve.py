@@ -39,9 +39,7 @@ async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:
     from client import LeaderboardClient
 
     with contextlib.suppress(Conflict):
-        await runtime.store.create_board(
-            BoardSpec(id=DEMO_BOARD, metadata={"title": "Demo arena"})
-        )
+        await runtime.store.create_board(BoardSpec(id=DEMO_BOARD, metadata={"title": "Demo arena"}))
     rng = random.Random()
     players = [f"bot-{i:02d}" for i in range(40)]
     async with LeaderboardClient.connect(runtime.ws_url, token) as lb:

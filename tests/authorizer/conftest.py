@@ -13,10 +13,10 @@ import jwt
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET, JwksServer, KeyPair
 
 from authorizer.tokens import TokenVerifier
 from core.settings import Settings
+from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET, JwksServer, KeyPair
 
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 

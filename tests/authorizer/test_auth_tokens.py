@@ -15,12 +15,12 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET, JwksServer, KeyPair
 
 from authorizer.tokens import TokenVerifier, build_jwks_client, mint_token
 from core.auth import Principal, Role
 from core.errors import Forbidden, ServerError, Unauthorized, Unavailable
 from core.settings import Settings
+from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET, JwksServer, KeyPair
 
 Sign = Callable[..., str]
 Claims = Callable[..., dict[str, Any]]

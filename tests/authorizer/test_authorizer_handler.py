@@ -13,7 +13,6 @@ from typing import Any
 
 import jwt
 import pytest
-from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET
 
 from authorizer import handler as entry
 from authorizer.handler import authorize, default_verifier, handler
@@ -21,6 +20,7 @@ from authorizer.request import MAX_TOKEN_CHARS, AuthorizerRequest
 from authorizer.tokens import TokenVerifier
 from core.auth import Principal, Role, request_context_authorizer
 from core.errors import Unauthorized
+from tests.authorizer.token_fixtures import AUDIENCE, ISSUER, SECRET
 
 Event = Callable[..., dict[str, Any]]
 Sign = Callable[..., str]

@@ -56,7 +56,9 @@ def test_derived_ticker_ranks_equal_brute_force(
         if player in movers:
             continue
         s, a = before[player]
-        ticker = Ticker(player, entry_key(order, s, a, player), ranks_before[player], s, len(before))
+        ticker = Ticker(
+            player, entry_key(order, s, a, player), ranks_before[player], s, len(before)
+        )
         moved = advance_ticker(ticker, index)
         assert moved.rank == ranks_after[player]
         assert moved.total == len(after)

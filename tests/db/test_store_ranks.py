@@ -166,7 +166,9 @@ async def test_large_batches_get_exact_ranks_with_pending_deltas(store: Store) -
         results = await store.submit("big", [ScoreInput(p, rng.randrange(50)) for p in players])
         rows = await store.pool.fetch(
             "SELECT player_id FROM lb_entry WHERE season_no = $1 "
-            "ORDER BY sort_score, achieved_at, player_id", n)
+            "ORDER BY sort_score, achieved_at, player_id",
+            n,
+        )
         truth = {r[0]: i + 1 for i, r in enumerate(rows)}
         assert {r.player_id: r.rank for r in results} == {p: truth[p] for p in players}
         assert all(r.total == len(rows) for r in results)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.runtime.gateway_support import ARENA
 
 from core.settings import Settings
 from runtime.app import LocalRuntime
+from tests.runtime.gateway_support import ARENA
 
 
 @pytest.fixture

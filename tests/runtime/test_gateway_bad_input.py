@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 import jwt
 import pytest
-from tests.runtime.gateway_support import ARENA, counts, eventually, open_ws, token
 from websockets.exceptions import InvalidStatus
 
 from authorizer.handler import authorize
 from authorizer.tokens import TokenVerifier
 from core.settings import Settings
 from runtime.app import LocalRuntime
+from tests.runtime.gateway_support import ARENA, counts, eventually, open_ws, token
 
 SUBMIT = {"action": "submit", "board": "arena"}
 

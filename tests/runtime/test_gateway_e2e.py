@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 from websockets.exceptions import ConnectionClosedOK
 
 from connect.routes import RouteServices
 from core.settings import Settings
 from runtime.app import LocalRuntime
 from runtime.gateway import route_event
+from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 
 
 async def test_connect_subscribe_submit_acks_with_the_rank(runtime: LocalRuntime) -> None:

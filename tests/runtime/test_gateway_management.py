@@ -11,10 +11,10 @@ import aiohttp
 import boto3
 import pytest
 from botocore.config import Config
-from tests.runtime.gateway_support import counts, eventually, open_ws, token
 from websockets.exceptions import ConnectionClosed
 
 from runtime.app import LocalRuntime
+from tests.runtime.gateway_support import counts, eventually, open_ws, token
 
 
 def client(endpoint_url: str) -> Any:

@@ -11,13 +11,13 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
-from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 from websockets.exceptions import ConnectionClosed
 
 from connect.routes import RouteServices
 from core.ids import ConnectionId
 from core.settings import Settings
 from runtime.app import LocalRuntime, PeriodicJob
+from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 
 
 async def test_health_reports_the_database(runtime: LocalRuntime) -> None:

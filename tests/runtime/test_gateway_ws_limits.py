@@ -8,11 +8,11 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 from websockets.exceptions import ConnectionClosed
 
 from core.settings import Settings
 from runtime.app import LocalRuntime
+from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 
 FRAME = 1024
 MESSAGE = 4096
