@@ -155,8 +155,7 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
 
     def batch_of(rng: random.Random) -> list[ScoreInput]:
         return [
-            ScoreInput(f"w{p}", rng.randrange(10**6))
-            for p in rng.sample(range(players), BATCH)
+            ScoreInput(f"w{p}", rng.randrange(10**6)) for p in rng.sample(range(players), BATCH)
         ]
 
     async def batch(rng: random.Random) -> int:

@@ -70,7 +70,9 @@ async def _databases(dsn: str | None) -> AsyncIterator[tuple[str, str | None]]:
 
 async def _replicated(primary: asyncpg.Pool, replica: asyncpg.Pool) -> None:
     lsn = await primary.fetchval(PRIMARY_LSN)
-    while not await replica.fetchval(REPLAYED, lsn):
+    while True:
+        if await replica.fetchval(REPLAYED, lsn):
+            return
         await asyncio.sleep(0.05)
 
 

@@ -34,9 +34,13 @@ async def _setup(server: Server) -> None:
     try:
         await conn.execute(
             "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-            "VALUES ($1, 'desc', 'best', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING", BOARD)
+            "VALUES ($1, 'desc', 'best', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
+            BOARD,
+        )
         await conn.execute(
-            "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", BOARD)
+            "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING",
+            BOARD,
+        )
     finally:
         await conn.close()
 

@@ -101,7 +101,8 @@ l AS (
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
        e.sort_score, row_number() OVER () AS rn
-      FROM (SELECT e.* FROM lb_entry e, l
+      FROM l CROSS JOIN LATERAL (
+            SELECT e.* FROM lb_entry e
              WHERE e.season_no = l.season_no
              ORDER BY e.sort_score, e.achieved_at, e.player_id
              LIMIT $3) e
@@ -124,7 +125,8 @@ l AS (
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
        e.sort_score, row_number() OVER () AS rn
-      FROM (SELECT e.* FROM lb_entry e, l
+      FROM l CROSS JOIN LATERAL (
+            SELECT e.* FROM lb_entry e
              WHERE e.season_no = l.season_no
                AND (e.sort_score, e.achieved_at, e.player_id) > ($4, $5, $6::text COLLATE "C")
              ORDER BY e.sort_score, e.achieved_at, e.player_id
@@ -204,17 +206,19 @@ me AS (
       FROM lb_entry e, l WHERE e.season_no = l.season_no AND e.player_id = $3
 ),
 window_rows AS (
-    (SELECT e.* FROM lb_entry e, l, me
-      WHERE e.season_no = l.season_no
-        AND (e.sort_score, e.achieved_at, e.player_id) < (me.sort_score, me.achieved_at, me.player_id)
-      ORDER BY e.sort_score DESC, e.achieved_at DESC, e.player_id DESC
-      LIMIT $4)
+    SELECT e.* FROM l, me CROSS JOIN LATERAL (
+        SELECT e.* FROM lb_entry e
+         WHERE e.season_no = l.season_no
+           AND (e.sort_score, e.achieved_at, e.player_id) < (me.sort_score, me.achieved_at, me.player_id)
+         ORDER BY e.sort_score DESC, e.achieved_at DESC, e.player_id DESC
+         LIMIT $4) e
     UNION ALL
-    (SELECT e.* FROM lb_entry e, l, me
-      WHERE e.season_no = l.season_no
-        AND (e.sort_score, e.achieved_at, e.player_id) >= (me.sort_score, me.achieved_at, me.player_id)
-      ORDER BY e.sort_score, e.achieved_at, e.player_id
-      LIMIT $4 + 1)
+    SELECT e.* FROM l, me CROSS JOIN LATERAL (
+        SELECT e.* FROM lb_entry e
+         WHERE e.season_no = l.season_no
+           AND (e.sort_score, e.achieved_at, e.player_id) >= (me.sort_score, me.achieved_at, me.player_id)
+         ORDER BY e.sort_score, e.achieved_at, e.player_id
+         LIMIT $4 + 1) e
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,

@@ -209,10 +209,10 @@ MESSAGE_CASES: list[tuple[str, str, str | bytes, str, int]] = [
         400,
     ),
     (
-        "subscribe-me-not-ranked",
+        "subscribe-me-unknown-board",
         PLAYER,
-        msg(action="subscribe", board="arena", view="me"),
-        "unknown_player",
+        msg(action="subscribe", board="no-such-board", view="me"),
+        "unknown_board",
         404,
     ),
     (

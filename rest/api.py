@@ -1,0 +1,481 @@
+"""The REST API: a route table, the route functions, and the one error-to-response map.
+
+:data:`ROUTES` maps ``(method, path template)`` to an async route function
+``(params, body, services) -> model``. :func:`respond` matches the request, checks the
+caller's role, validates path and query parameters and the body into the route's
+pydantic models, runs the route, and turns the result or the error into a response:
+
+- a ``GET`` 200 gets a strong ``ETag`` over its body, ``Cache-Control`` and
+  ``Vary: Authorization``; a matching ``If-None-Match`` gets 304 with no body;
+- every error is an RFC 9457 ``application/problem+json`` body whose ``type`` ends with
+  the error's stable ``code``; an unknown path is 404, a known path with another
+  method is 405 with ``Allow``; anything unexpected is a logged 500.
+
+Reads go through :class:`~rest.reads.SnapshotReads` (replica first); admin writes go
+to the primary through the store, and their answers are read back from the primary.
+The route functions do no HTTP: they take typed inputs and return models.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError
+
+from core.auth import Role, can_read, require_role
+from core.boards import Board
+from core.errors import (
+    BadRequest,
+    ClientError,
+    Forbidden,
+    LeaderboardError,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+)
+from core.ranking import Page
+from core.settings import Settings
+from db.store import Store
+from rest.cursor import CursorCodec, CursorPosition, cursor_key
+from rest.events import RestRequest, RestResponse
+from rest.models import (
+    AroundPage,
+    AroundParams,
+    BoardDetail,
+    BoardList,
+    BoardParams,
+    BoardSummary,
+    ConfigureBoard,
+    CreateBoard,
+    Entry,
+    FriendEntry,
+    FriendsPage,
+    FriendsParams,
+    NoParams,
+    PlayerParams,
+    PlayerStanding,
+    Problem,
+    RollSeason,
+    SeasonInfo,
+    SeasonList,
+    SeasonParams,
+    TopPage,
+    TopParams,
+    utc,
+)
+from rest.reads import COOLDOWN_S, TIMEOUT_S, SnapshotReads
+from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
+
+log = logging.getLogger("leaderboard.rest")
+
+JSON: Final = "application/json"
+PROBLEM_JSON: Final = "application/problem+json"
+MAX_BODY_BYTES: Final = 64 * 1024
+
+
+class MethodNotAllowed(ClientError):
+    """The path exists, the method does not (405, with ``Allow``)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # no authorizer (the OpenAPI document)
+    READ = "read"  # any role
+    ADMIN = "admin"  # the admin role
+
+
+@dataclass(frozen=True)
+class RestServices:
+    """What the routes need, built once per container (or per local runtime)."""
+
+    settings: Settings
+    store: Store
+    reads: SnapshotReads
+    cursors: CursorCodec
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        store: Store,
+        *,
+        cooldown_s: float = COOLDOWN_S,
+        timeout_s: float = TIMEOUT_S,
+    ) -> RestServices:
+        reads = SnapshotReads(store, cooldown_s=cooldown_s, timeout_s=timeout_s)
+        return cls(
+            settings=settings, store=store, reads=reads,
+            cursors=CursorCodec(cursor_key(settings)),
+        )  # fmt: skip
+
+
+Endpoint = Callable[[Any, Any, RestServices], Awaitable[BaseModel | dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: what it takes, what it returns, who may call it."""
+
+    method: str
+    template: str
+    endpoint: Endpoint
+    operation_id: str
+    summary: str
+    access: Access
+    params: type[BaseModel] = NoParams
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+
+    @property
+    def path_names(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.template)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(
+            "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template)) + "$"
+        )
+
+
+@dataclass(frozen=True)
+class Router:
+    routes: tuple[Route, ...]
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route and its path parameters; NotFound or MethodNotAllowed if none."""
+        allowed: list[str] = []
+        for route in self.routes:
+            m = route.pattern.fullmatch(path)
+            if m is None:
+                continue
+            if route.method == method:
+                return route, m.groupdict()
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(
+                f"method {method} is not allowed on {path}: expected one of {allowed}",
+                allow=", ".join(allowed),
+            )
+        raise NotFound(f"no route for {path}: see /openapi.json", code="unknown_route")
+
+
+# --- route functions (typed in, model out) -------------------------------------------
+
+
+def _detail(board: Board, *, season: str, entries: int, as_of_seq: int) -> BoardDetail:
+    return BoardDetail(
+        id=board.id, order=board.order, policy=board.policy, min_score=board.min_score,
+        max_score=board.max_score, reset=board.reset, metadata=board.metadata,
+        created_at=utc(board.created_at), current_season=board.season, season=season,
+        entries=entries, as_of_seq=as_of_seq,
+    )  # fmt: skip
+
+
+def _entries(page: Page) -> list[Entry]:
+    return [Entry.of(e) for e in page.entries]
+
+
+async def list_boards(p: NoParams, body: None, svc: RestServices) -> BoardList:
+    boards = await svc.reads.list_boards()
+    return BoardList(
+        boards=[
+            BoardSummary(id=b.id, order=b.order, policy=b.policy, season=b.season, as_of_seq=b.seq)
+            for b in boards
+        ]
+    )
+
+
+async def get_board(p: SeasonParams, body: None, svc: RestServices) -> BoardDetail:
+    board = await svc.reads.get_board(p.board)
+    page = await svc.reads.fetch_top(p.board, season=p.season, limit=1)
+    return _detail(board, season=page.season, entries=page.total, as_of_seq=page.as_of_seq)
+
+
+async def list_seasons(p: BoardParams, body: None, svc: RestServices) -> SeasonList:
+    rows = await svc.reads.list_seasons(p.board)
+    return SeasonList(
+        board=p.board,
+        seasons=[
+            SeasonInfo(
+                season=r["season"],
+                started_at=utc(r["started_at"]),
+                ended_at=utc(r["ended_at"]) if r["ended_at"] else None,
+                entries=r["entries"],
+            )
+            for r in rows
+        ],
+    )
+
+
+async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
+    season, after = p.season, None
+    if p.cursor is not None:
+        position = svc.cursors.decode(p.cursor)
+        if position.board != p.board or (p.season is not None and p.season != position.season):
+            raise BadRequest(
+                f"this cursor continues board {position.board!r} season {position.season!r}, "
+                f"got board {p.board!r} season {p.season!r}",
+                code="cursor_mismatch",
+            )
+        season, after = position.season, position.after
+    page = await svc.reads.fetch_top(p.board, season=season, limit=p.limit, after=after)
+    cursor = None
+    if page.next_after is not None:
+        cursor = svc.cursors.encode(CursorPosition(p.board, page.season, page.next_after))
+    return TopPage(
+        board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
+        entries=_entries(page), next_cursor=cursor,
+    )  # fmt: skip
+
+
+async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerStanding:
+    st = await svc.reads.fetch_standing(p.board, p.player, season=p.season)
+    return PlayerStanding(
+        board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
+        entry=Entry.of(st.entry), percentile=st.percentile,
+    )  # fmt: skip
+
+
+async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPage:
+    page = await svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season)
+    return AroundPage(
+        board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
+        player=p.player, entries=_entries(page),
+    )  # fmt: skip
+
+
+async def get_friends(p: FriendsParams, body: None, svc: RestServices) -> FriendsPage:
+    wanted = p.player_ids()
+    page = await svc.reads.fetch_players(p.board, wanted, season=p.season)
+    found = {e.player_id for e in page.entries}
+    return FriendsPage(
+        board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
+        entries=[
+            FriendEntry(**Entry.of(e).model_dump(), friend_rank=i)
+            for i, e in enumerate(page.entries, start=1)
+        ],
+        missing=sorted(set(wanted) - found),
+    )  # fmt: skip
+
+
+async def _primary_detail(svc: RestServices, board: Board) -> BoardDetail:
+    page = await svc.store.fetch_top(board.id, limit=1)
+    return _detail(board, season=page.season, entries=page.total, as_of_seq=page.as_of_seq)
+
+
+async def create_board(p: NoParams, body: CreateBoard, svc: RestServices) -> BoardDetail:
+    board = await svc.store.create_board(body)
+    return _detail(board, season=board.season, entries=0, as_of_seq=board.seq)
+
+
+async def configure_board(p: BoardParams, body: ConfigureBoard, svc: RestServices) -> BoardDetail:
+    current = await svc.store.get_board(p.board)
+    low = current.min_score if body.min_score is None else body.min_score
+    high = current.max_score if body.max_score is None else body.max_score
+    if low > high:
+        raise BadRequest(
+            f"min_score must be <= max_score, got {low} > {high}", code="invalid_bounds"
+        )
+    board = await svc.store.configure_board(
+        p.board, min_score=body.min_score, max_score=body.max_score,
+        reset=body.reset if "reset" in body.model_fields_set else "keep", metadata=body.metadata,
+    )  # fmt: skip
+    return await _primary_detail(svc, board)
+
+
+async def roll_season(p: BoardParams, body: RollSeason, svc: RestServices) -> BoardDetail:
+    board = await svc.store.roll_season(p.board, season=body.season)
+    return _detail(board, season=board.season, entries=0, as_of_seq=board.seq)
+
+
+async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
+    from rest.openapi import openapi_document
+
+    return openapi_document()
+
+
+READ_ERRORS: Final = (400, 401, 403, 404, 503)
+ADMIN_ERRORS: Final = (400, 401, 403, 404, 409, 413, 503)
+
+ROUTES: Final = Router((
+    Route("GET", "/openapi.json", openapi, "getOpenApi", "This OpenAPI document",
+          Access.PUBLIC),
+    Route("GET", "/v1/boards", list_boards, "listBoards", "List the boards", Access.READ,
+          response=BoardList, errors=READ_ERRORS),
+    Route("POST", "/v1/boards", create_board, "createBoard", "Create a board (admin)",
+          Access.ADMIN, body=CreateBoard, response=BoardDetail, status=201, errors=ADMIN_ERRORS),
+    Route("GET", "/v1/boards/{board}", get_board, "getBoard",
+          "A board: order, policy, season, entry count, sequence number", Access.READ,
+          params=SeasonParams, response=BoardDetail, errors=READ_ERRORS),
+    Route("PATCH", "/v1/boards/{board}", configure_board, "configureBoard",
+          "Configure a board's bounds, reset schedule or metadata (admin)", Access.ADMIN,
+          params=BoardParams, body=ConfigureBoard, response=BoardDetail, errors=ADMIN_ERRORS),
+    Route("GET", "/v1/boards/{board}/seasons", list_seasons, "listSeasons",
+          "A board's seasons, oldest first", Access.READ, params=BoardParams,
+          response=SeasonList, errors=READ_ERRORS),
+    Route("POST", "/v1/boards/{board}/seasons", roll_season, "rollSeason",
+          "Start a new season (admin)", Access.ADMIN, params=BoardParams, body=RollSeason,
+          response=BoardDetail, status=201, errors=ADMIN_ERRORS),
+    Route("GET", "/v1/boards/{board}/top", get_top, "getTop",
+          "A page of the ladder in rank order, with a cursor", Access.READ, params=TopParams,
+          response=TopPage, errors=READ_ERRORS),
+    Route("GET", "/v1/boards/{board}/players/{player}", get_player, "getPlayer",
+          "A player's entry: score, rank and percentile", Access.READ, params=PlayerParams,
+          response=PlayerStanding, errors=READ_ERRORS),
+    Route("GET", "/v1/boards/{board}/players/{player}/around", get_around, "getAround",
+          "A player and up to k entries on each side", Access.READ, params=AroundParams,
+          response=AroundPage, errors=READ_ERRORS),
+    Route("GET", "/v1/boards/{board}/friends", get_friends, "getFriends",
+          "The listed players (friends) in rank order", Access.READ, params=FriendsParams,
+          response=FriendsPage, errors=READ_ERRORS),
+))  # fmt: skip
+
+
+# --- requests to responses ------------------------------------------------------------
+
+
+def problem_of(exc: LeaderboardError, *, instance: str | None) -> Problem:
+    """The RFC 9457 problem of a service error (the one error map of this adapter)."""
+    return Problem(
+        type=exc.problem_type, title=HTTPStatus(exc.status).phrase, status=exc.status,
+        detail=exc.message, instance=instance, code=exc.code, details=exc.details or None,
+    )  # fmt: skip
+
+
+def problem_response(exc: LeaderboardError, *, instance: str | None) -> RestResponse:
+    headers = {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store"}
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = str(exc.details.get("allow", ""))
+    body = problem_of(exc, instance=instance).model_dump_json(exclude_none=True).encode()
+    return RestResponse(exc.status, body, headers)
+
+
+def _invalid(exc: ValidationError, *, where: Callable[[str], str]) -> BadRequest:
+    errors = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        errors.append({"where": where(str(err["loc"][0]) if err["loc"] else ""), "loc": loc,
+                       "message": err["msg"]})  # fmt: skip
+    first = errors[0]
+    return BadRequest(
+        f"invalid {first['where']} {first['loc']!r}: {first['message']}",
+        code="invalid_request", errors=errors,
+    )  # fmt: skip
+
+
+def _params(route: Route, request: RestRequest, path: Mapping[str, str]) -> BaseModel:
+    names = set(route.path_names)
+    try:
+        return route.params.model_validate({**request.query, **path})
+    except ValidationError as exc:
+        raise _invalid(
+            exc, where=lambda f: "path parameter" if f in names else "query parameter"
+        ) from None
+
+
+def _body(route: Route, request: RestRequest) -> BaseModel | None:
+    if route.body is None:
+        return None
+    raw = request.body
+    if not raw:
+        raise BadRequest("a JSON body is required (send {} for all defaults)", code="missing_body")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the body must be at most {MAX_BODY_BYTES} bytes, got {len(raw)}",
+            code="body_too_large",
+        )
+    try:
+        return route.body.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _invalid(exc, where=lambda f: "body field") from None
+
+
+def _authorize(route: Route, request: RestRequest) -> None:
+    if route.access is Access.PUBLIC:
+        return
+    principal = request.principal()
+    if route.access is Access.ADMIN:
+        require_role(principal, Role.ADMIN)
+    elif not can_read(principal):
+        raise Forbidden(f"role {principal.role.value!r} may not read", code="role_not_allowed")
+
+
+def _success(
+    route: Route, request: RestRequest, result: BaseModel | dict[str, Any]
+) -> RestResponse:
+    if isinstance(result, BaseModel):
+        body = result.model_dump_json().encode()
+    else:
+        import json
+
+        body = json.dumps(result, separators=(",", ":"), sort_keys=True).encode()
+    headers = {"Content-Type": JSON}
+    if route.status == 201 and isinstance(result, BoardDetail):
+        headers["Location"] = f"/v1/boards/{result.id}"
+    if request.method != "GET":
+        headers["Cache-Control"] = "no-store"
+        return RestResponse(route.status, body, headers)
+    etag = etag_for(body)
+    headers.update({"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": VARY})
+    if not_modified(request.header("If-None-Match"), etag):
+        del headers["Content-Type"]
+        return RestResponse(304, b"", headers)
+    return RestResponse(route.status, body, headers)
+
+
+async def respond(
+    request: RestRequest, services: Callable[[], Awaitable[RestServices]]
+) -> RestResponse:
+    """The response to one request (never raises)."""
+    try:
+        route, path = ROUTES.match(request.method, request.path)
+        _authorize(route, request)
+        params = _params(route, request, path)
+        body = _body(route, request)
+        svc = None if route.access is Access.PUBLIC else await services()
+        result = await route.endpoint(params, body, svc)  # type: ignore[arg-type]
+        return _success(route, request, result)
+    except LeaderboardError as exc:
+        if isinstance(exc, ServerError):
+            log.error("%s %s failed: %r", request.method, request.path, exc)
+        return problem_response(exc, instance=request.path)
+    except Exception:
+        log.exception("%s %s crashed", request.method, request.path)
+        return problem_response(
+            ServerError("an internal error occurred", code="internal"), instance=request.path
+        )
+
+
+async def handle_event(
+    event: Mapping[str, Any], services: Callable[[], Awaitable[RestServices]]
+) -> dict[str, Any]:
+    """A REST proxy v1 event in, a proxy response out (the Lambda and the local runtime)."""
+    try:
+        request = RestRequest.parse(event)
+    except BadRequest as exc:
+        return problem_response(exc, instance=None).to_proxy()
+    return (await respond(request, services)).to_proxy()
+
+
+__all__ = [
+    "ROUTES",
+    "Access",
+    "MethodNotAllowed",
+    "RestServices",
+    "Route",
+    "Router",
+    "handle_event",
+    "problem_of",
+    "problem_response",
+    "respond",
+]

@@ -1,0 +1,119 @@
+"""Opaque, tamper-evident page cursors: a ladder position signed with HMAC-SHA256.
+
+A cursor names the board, the season and the last entry's :class:`~core.ranking.EntryKey`
+of the page it continues; the next page starts strictly after that key (keyset
+pagination, stable under writes), in the same season even if the board rolls meanwhile.
+
+Wire form: ``base64url(mac[:16] || payload)`` without padding, where ``payload`` is the
+compact JSON ``[1, board, season, sort_score, achieved_at_us, player]`` and ``mac`` is
+HMAC-SHA256 over ``payload``. A cursor that does not decode, verify or parse raises
+:class:`~core.errors.BadRequest` (``invalid_cursor``); the MAC is compared in constant
+time before the payload is parsed.
+
+The key: the settings have no cursor secret of their own, so the key is derived from
+the JWT HS256 secret with a domain-separation label,
+``HMAC-SHA256(key=jwt_secret, msg=CURSOR_KEY_LABEL)``; a cursor MAC can never be used
+as a token signature or the other way round. Rotating the JWT secret invalidates
+outstanding cursors (clients restart from the first page).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from core.errors import BadRequest, ServerError
+from core.ranking import EntryKey
+from core.settings import Settings
+
+CURSOR_KEY_LABEL: Final = b"leaderboard/rest/page-cursor/v1"
+VERSION: Final = 1
+MAC_BYTES: Final = 16
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+
+
+def derive_cursor_key(secret: str) -> bytes:
+    """The cursor HMAC key for a JWT secret (domain-separated, see the module docstring)."""
+    return hmac.new(secret.encode(), CURSOR_KEY_LABEL, hashlib.sha256).digest()
+
+
+def cursor_key(settings: Settings) -> bytes:
+    """The cursor key of a deployment: from ``jwt_secret``, else from ``jwt_secret_arn``.
+
+    Raises :class:`~core.errors.ServerError` (``misconfigured``) when neither is set
+    (a JWKS-only deployment needs a shared secret for cursors too).
+    """
+    if settings.jwt_secret is not None:
+        return derive_cursor_key(settings.jwt_secret.get_secret_value())
+    if settings.jwt_secret_arn is not None:
+        from authorizer.jwt_secret import SecretsManagerSecret
+
+        fetch = SecretsManagerSecret(secret_arn=settings.jwt_secret_arn, region=settings.aws_region)
+        return derive_cursor_key(fetch())
+    raise ServerError(
+        "no key for page cursors: expected LEADERBOARD_JWT_SECRET or LEADERBOARD_JWT_SECRET_ARN",
+        code="misconfigured",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPosition:
+    """Where the next page starts: strictly after ``after`` in ``board``'s ``season``."""
+
+    board: str
+    season: str
+    after: EntryKey
+
+
+def _invalid(why: str) -> BadRequest:
+    return BadRequest(
+        f"invalid cursor: {why}; expected the next_cursor of a previous page", code="invalid_cursor"
+    )
+
+
+class CursorCodec:
+    """Signs and verifies cursors with one key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError(f"a cursor key needs at least 32 bytes, got {len(key)}")
+        self._key = key
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:MAC_BYTES]
+
+    def encode(self, position: CursorPosition) -> str:
+        key = position.after
+        micros = (key.achieved_at.astimezone(UTC) - EPOCH) // _US
+        payload = json.dumps(
+            [VERSION, position.board, position.season, key.sort_score, micros, key.player_id],
+            separators=(",", ":"),
+        ).encode()
+        return base64.urlsafe_b64encode(self._mac(payload) + payload).rstrip(b"=").decode()
+
+    def decode(self, token: str) -> CursorPosition:
+        """The position a cursor names; :class:`BadRequest` if it is not one of ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            raise _invalid("not base64url") from None
+        mac, payload = raw[:MAC_BYTES], raw[MAC_BYTES:]
+        if len(mac) < MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload)):
+            raise _invalid("signature mismatch")
+        try:
+            version, board, season, sort_score, micros, player = json.loads(payload)
+        except (ValueError, TypeError):
+            raise _invalid("unreadable payload") from None
+        if version != VERSION:
+            raise _invalid(f"version {version!r}")
+        return CursorPosition(board, season, EntryKey(sort_score, EPOCH + micros * _US, player))
+
+
+__all__ = ["CursorCodec", "CursorPosition", "cursor_key", "derive_cursor_key"]

@@ -1,0 +1,277 @@
+"""The wire models of the REST API: route inputs, snapshot bodies, admin bodies, Problem.
+
+Every request and response body, and every path and query parameter, is one of these
+pydantic models; the OpenAPI document (``rest.openapi``) is generated from them.
+Snapshots carry ``as_of_seq``: the board's sequence number the data includes, read in
+the same statement as the data, so a WebSocket client can join the stream from it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from core.boards import SCORE_MAX, SCORE_MIN, BoardSpec, ResetSchedule, SortOrder, UpdatePolicy
+from core.ids import PLAYER_PATTERN, BoardIdField, PlayerIdField, SeasonIdField
+from core.ranking import RankedEntry
+
+PAGE_MAX: Final = 1000
+"""At most this many entries in one top page (``limit``)."""
+AROUND_MAX: Final = 100
+"""At most this many entries on each side of a player (``k``)."""
+FRIENDS_MAX: Final = 100
+"""At most this many players in one friends look-up (they travel in the query string)."""
+CURSOR_MAX_CHARS: Final = 512
+BOARD_METADATA_MAX_BYTES: Final = 4096
+
+_PLAYER_CHARS = PLAYER_PATTERN.removeprefix("^").removesuffix("$")
+FRIENDS_PATTERN: Final = rf"^{_PLAYER_CHARS}(,{_PLAYER_CHARS}){{0,{FRIENDS_MAX - 1}}}$"
+
+
+def utc(at: datetime) -> datetime:
+    """The same instant in UTC, so bodies do not depend on a server's time zone."""
+    return at.astimezone(UTC)
+
+
+def _check_board_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "\\u0000" in text:
+        raise ValueError("metadata must not contain NUL characters (PostgreSQL jsonb refuses them)")
+    size = len(text.encode())
+    if size > BOARD_METADATA_MAX_BYTES:
+        raise ValueError(
+            f"metadata must be at most {BOARD_METADATA_MAX_BYTES} bytes of JSON, got {size}"
+        )
+    return value
+
+
+BoardMetadata = Annotated[dict[str, Any], AfterValidator(_check_board_metadata)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Body(_Wire):
+    """A request body: strict, so ``false`` or ``1.0`` is no integer and a string no number."""
+
+    model_config = ConfigDict(strict=True)
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+class Problem(_Wire):
+    """An RFC 9457 problem: ``type`` is stable per ``code``; ``detail`` is for humans."""
+
+    type: str = Field(description="A stable URI naming the kind of problem; ends with `code`.")
+    title: str
+    status: int = Field(ge=100, le=599)
+    detail: str
+    instance: str | None = Field(default=None, description="The request path.")
+    code: str = Field(description="The stable machine code, e.g. `unknown_board`.")
+    details: dict[str, Any] | None = None
+
+
+# --- route inputs (path and query parameters) -----------------------------------------
+
+
+class _Params(BaseModel):
+    """Path and query parameters; unknown query parameters are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class NoParams(_Params):
+    pass
+
+
+class BoardParams(_Params):
+    board: BoardIdField = Field(description="The board id.", examples=["arena"])
+
+
+class SeasonParams(BoardParams):
+    season: SeasonIdField | None = Field(
+        default=None,
+        description="A past season to read; the current season when absent.",
+        examples=["s1"],
+    )
+
+
+class TopParams(SeasonParams):
+    limit: int = Field(default=100, ge=1, le=PAGE_MAX, description="Entries per page.")
+    cursor: Annotated[str, StringConstraints(max_length=CURSOR_MAX_CHARS)] | None = Field(
+        default=None, description="The opaque `next_cursor` of the previous page."
+    )
+
+
+class PlayerParams(SeasonParams):
+    player: PlayerIdField = Field(description="The player id.", examples=["p001"])
+
+
+class AroundParams(PlayerParams):
+    k: int = Field(default=5, ge=0, le=AROUND_MAX, description="Entries on each side.")
+
+
+class FriendsParams(SeasonParams):
+    players: Annotated[str, StringConstraints(pattern=FRIENDS_PATTERN)] = Field(
+        description=f"Comma-separated player ids, 1 to {FRIENDS_MAX}.", examples=["p001,p002"]
+    )
+
+    def player_ids(self) -> list[str]:
+        return list(dict.fromkeys(self.players.split(",")))
+
+
+# --- admin bodies ---------------------------------------------------------------------
+
+
+class CreateBoard(BoardSpec):
+    """A new board. ``order`` and ``policy`` are fixed for its life."""
+
+    model_config = ConfigDict(strict=True)
+
+    metadata: BoardMetadata = Field(default_factory=dict)
+
+
+class ConfigureBoard(_Body):
+    """A change to a board; absent fields keep their value (``reset: null`` clears it)."""
+
+    min_score: int | None = Field(default=None, ge=SCORE_MIN, le=SCORE_MAX)
+    max_score: int | None = Field(default=None, ge=SCORE_MIN, le=SCORE_MAX)
+    reset: ResetSchedule | None = None
+    metadata: BoardMetadata | None = None
+
+
+class RollSeason(_Body):
+    """Start a new season; without ``season`` the schedule's (or ``s<N+1>``) is used."""
+
+    season: SeasonIdField | None = None
+
+
+# --- snapshot bodies ------------------------------------------------------------------
+
+
+class Entry(_Wire):
+    """One ladder entry with its exact rank (1 is first)."""
+
+    player_id: str
+    score: int
+    rank: int = Field(ge=1)
+    achieved_at: datetime
+    updates: int
+    metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, entry: RankedEntry) -> Entry:
+        return cls(
+            player_id=entry.player_id, score=entry.score, rank=entry.rank,
+            achieved_at=utc(entry.achieved_at), updates=entry.updates, metadata=entry.metadata,
+        )  # fmt: skip
+
+
+class FriendEntry(Entry):
+    """An entry of a friends look-up: its global ``rank`` and its place among the friends."""
+
+    friend_rank: int = Field(ge=1)
+
+
+class BoardSummary(_Wire):
+    id: str
+    order: SortOrder
+    policy: UpdatePolicy
+    season: str = Field(description="The current season.")
+    as_of_seq: int = Field(ge=0)
+
+
+class BoardList(_Wire):
+    boards: list[BoardSummary]
+
+
+class BoardDetail(_Wire):
+    """A board's settings and one season's entry count, as of ``as_of_seq``."""
+
+    id: str
+    order: SortOrder
+    policy: UpdatePolicy
+    min_score: int
+    max_score: int
+    reset: ResetSchedule | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    current_season: str
+    season: str = Field(description="The season `entries` counts (the current one by default).")
+    entries: int = Field(ge=0)
+    as_of_seq: int = Field(ge=0)
+
+
+class SeasonInfo(_Wire):
+    season: str
+    started_at: datetime
+    ended_at: datetime | None
+    entries: int = Field(ge=0)
+
+
+class SeasonList(_Wire):
+    board: str
+    seasons: list[SeasonInfo]
+
+
+class _Snapshot(_Wire):
+    board: str
+    season: str
+    as_of_seq: int = Field(ge=0, description="The board sequence number this snapshot includes.")
+    total: int = Field(ge=0, description="Entries in the season.")
+
+
+class TopPage(_Snapshot):
+    entries: list[Entry]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class PlayerStanding(_Snapshot):
+    entry: Entry
+    percentile: float = Field(ge=0, le=100)
+
+
+class AroundPage(_Snapshot):
+    player: str
+    entries: list[Entry]
+
+
+class FriendsPage(_Snapshot):
+    entries: list[FriendEntry] = Field(
+        description="The listed players with an entry, in rank order."
+    )
+    missing: list[str] = Field(description="Listed players without an entry in this season.")
+
+
+__all__ = [
+    "PAGE_MAX",
+    "AroundPage",
+    "AroundParams",
+    "BoardDetail",
+    "BoardList",
+    "BoardParams",
+    "BoardSummary",
+    "ConfigureBoard",
+    "CreateBoard",
+    "Entry",
+    "FriendEntry",
+    "FriendsPage",
+    "FriendsParams",
+    "NoParams",
+    "PlayerParams",
+    "PlayerStanding",
+    "Problem",
+    "RollSeason",
+    "SeasonInfo",
+    "SeasonList",
+    "SeasonParams",
+    "TopPage",
+    "TopParams",
+]
