@@ -192,6 +192,44 @@ class RestFrontDoor(Construct):
                 authorization_type=apigw.AuthorizationType.CUSTOM,
                 request_validator=validator,
             )
+        # The OpenAPI document is public: clients and fuzzers fetch it before any token.
+        openapi = self.api.root.add_resource("openapi.json").add_method(
+            "GET", integration, authorization_type=apigw.AuthorizationType.NONE
+        )
+        acknowledge(
+            openapi,
+            "AwsSolutions-APIG4",
+            reason="GET /openapi.json serves the public API description (no data); every "
+            "data route keeps the Lambda REQUEST authorizer.",
+        )
+        acknowledge(
+            openapi,
+            "AwsSolutions-COG4",
+            reason="GET /openapi.json is intentionally public; there is no Cognito user pool.",
+        )
+        # Refusals by API Gateway itself speak RFC 9457 like the handler does.
+        for kind, status, code, detail in (
+            (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized",
+             "missing or invalid bearer token: expected 'Authorization: Bearer <JWT>'"),
+            (apigw.ResponseType.ACCESS_DENIED, "403", "access_denied",
+             "the authorizer denied this request"),
+            (apigw.ResponseType.AUTHORIZER_FAILURE, "500", "authorizer_failure",
+             "the authorizer failed"),
+        ):  # fmt: skip
+            self.api.add_gateway_response(
+                f"Problem{status}",
+                type=kind,
+                status_code=status,
+                response_headers={"Content-Type": "'application/problem+json'"},
+                templates={
+                    "application/json": json.dumps({
+                        "type": f"https://leaderboard.dev/problems/{code}",
+                        "title": code.replace("_", " "),
+                        "status": int(status),
+                        "detail": detail,
+                    })
+                },
+            )  # fmt: skip
 
         self.web_acl = wafv2.CfnWebACL(
             self,

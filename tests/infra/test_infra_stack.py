@@ -151,7 +151,8 @@ def test_connection_managers_may_post_to_connections(dev: Synthesized) -> None:
 
 
 def test_rest_api_is_edge_optimized_and_authorized(dev: Synthesized) -> None:
-    """REST is edge-optimized, every method uses the Lambda REQUEST authorizer."""
+    """REST is edge-optimized; every data method uses the Lambda REQUEST authorizer and only
+    GET /openapi.json is public; gateway refusals answer problem+json."""
     t = dev.template
     t.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["EDGE"]}}
@@ -160,9 +161,22 @@ def test_rest_api_is_edge_optimized_and_authorized(dev: Synthesized) -> None:
         "AWS::ApiGateway::Authorizer",
         {"Type": "REQUEST", "IdentitySource": "method.request.header.Authorization"},
     )
-    methods = resources(dev, "AWS::ApiGateway::Method")
-    assert methods
-    assert all(m["Properties"]["AuthorizationType"] == "CUSTOM" for m in methods.values())
+    methods = [m["Properties"] for m in resources(dev, "AWS::ApiGateway::Method").values()]
+    public = [m for m in methods if m["AuthorizationType"] != "CUSTOM"]
+    assert len(methods) == 3
+    assert [(m["HttpMethod"], m["AuthorizationType"]) for m in public] == [("GET", "NONE")]
+    data = [m for m in methods if m["AuthorizationType"] == "CUSTOM"]
+    assert {m["HttpMethod"] for m in data} == {"ANY"}
+    for status in ("401", "403", "500"):
+        t.has_resource_properties(
+            "AWS::ApiGateway::GatewayResponse",
+            {
+                "StatusCode": status,
+                "ResponseParameters": {
+                    "gatewayresponse.header.Content-Type": "'application/problem+json'"
+                },
+            },
+        )
 
 
 def test_reader_in_a_second_az(dev: Synthesized, prod: Synthesized) -> None:
