@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from bench.stats import percentile_ms
 
@@ -86,11 +87,27 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+async def create_board(dsn: str, board: str, policy: str = "latest") -> None:
+    """Create a benchmark board through the store (no-op if it exists)."""
+    from core.boards import BoardSpec, UpdatePolicy
+    from core.errors import Conflict
+    from core.settings import Settings
+    from db.store import Store
+
+    store = await Store.open(Settings(), dsn=dsn)
+    try:
+        with contextlib.suppress(Conflict):
+            await store.create_board(BoardSpec(id=board, policy=UpdatePolicy(policy)))
+    finally:
+        await store.close()
+
+
 async def _open(url: str, count: int, tok: Any, *, batch: int = 200) -> list[ClientConnection]:
     out: list[ClientConnection] = []
     for start in range(0, count, batch):
         out.extend(await asyncio.gather(*(
-            connect(f"{url}?token={tok(i)}", proxy=None, open_timeout=60, max_queue=None)
+            connect(f"{url}?token={tok(i)}", proxy=None, open_timeout=60, max_queue=None,
+                    ping_interval=None)
             for i in range(start, min(count, start + batch))
         )))  # fmt: skip
     return out
@@ -107,22 +124,9 @@ async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
 async def _load(
     server: Server, *, spectators: int, tickers: int, rate: float, seconds: float
 ) -> dict[str, Any]:
-    from db.store import Store  # noqa: F401  (imported for type clarity in editors)
-
     base = f"ws://127.0.0.1:{server.port}/prod"
     board = "bench-push"
-    admin = await _open(base, 1, lambda i: server.token(None, "admin"))
-    import asyncpg
-
-    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
-    await pool.execute(
-        "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
-        board,
-    )
-    await pool.execute(
-        "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board
-    )
+    await create_board(server.dsn, board)
     players = [f"t{i}" for i in range(tickers)]
     watchers = await _open(base, spectators, lambda i: server.token(None, "spectator"))
     ticking = await _open(base, tickers, lambda i: server.token(players[i], "player"))
@@ -145,6 +149,14 @@ async def _load(
     seen_top: set[tuple[str, int]] = set()
 
     async def read_spectator(ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await _read_spectator(ws)
+
+    async def read_ticker(i: int, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await _read_ticker(i, ws)
+
+    async def _read_spectator(ws: ClientConnection) -> None:
         nonlocal delivered
         async for raw in ws:
             now = time.perf_counter()
@@ -158,7 +170,7 @@ async def _load(
                     seen_top.add(key)
                     top_latency.append(now - sent[key])
 
-    async def read_ticker(i: int, ws: ClientConnection) -> None:
+    async def _read_ticker(i: int, ws: ClientConnection) -> None:
         nonlocal delivered
         async for raw in ws:
             now = time.perf_counter()
@@ -191,7 +203,8 @@ async def _load(
         i = rng.randrange(tickers)
         score = rng.randrange(10**9) * 1000 + n  # unique: each score identifies its submit
         sent[(players[i], score)] = asked[str(n)] = time.perf_counter()
-        await ticking[i].send(json.dumps({"action": "submit", "board": board, "score": score,
+        with contextlib.suppress(ConnectionClosed):
+            await ticking[i].send(json.dumps({"action": "submit", "board": board, "score": score,
                                           "request_id": str(n)}))  # fmt: skip
         n += 1
     elapsed = time.perf_counter() - began
@@ -199,10 +212,9 @@ async def _load(
     delivered_rate = delivered / (elapsed + 2.0)
     for task in readers:
         task.cancel()
-    for ws in [*watchers, *ticking, *admin]:
+    for ws in [*watchers, *ticking]:
         with contextlib.suppress(Exception):
             await ws.close()
-    await pool.close()
     both = top_latency + me_latency
     return {
         "submits": n, "submit_rate": round(n / elapsed, 1), "acked": len(acks),
@@ -224,15 +236,8 @@ async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
 
     base = f"ws://127.0.0.1:{server.port}/prod"
     board = "bench-fanout"
+    await create_board(server.dsn, board)
     pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
-    await pool.execute(
-        "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-        "VALUES ($1, 'desc', 'latest', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
-        board,
-    )
-    await pool.execute(
-        "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING", board
-    )
     rss_before = server.rss_kb()
     clients = await _open(base, connections, lambda i: server.token(None, "spectator"))
     await asyncio.sleep(2.0)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.environment import redis_client
-from bench.push import Server, _raise_fd_limit
+from bench.push import Server, _raise_fd_limit, create_board
 from bench.stats import percentile_ms
 from client import LeaderboardClient
 
@@ -28,21 +28,7 @@ BATCH = 500
 
 
 async def _setup(server: Server) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(server.dsn)
-    try:
-        await conn.execute(
-            "INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season) "
-            "VALUES ($1, 'desc', 'best', 0, 9223372036854775807, 's1') ON CONFLICT DO NOTHING",
-            BOARD,
-        )
-        await conn.execute(
-            "INSERT INTO lb_season (board_id, season) VALUES ($1, 's1') ON CONFLICT DO NOTHING",
-            BOARD,
-        )
-    finally:
-        await conn.close()
+    await create_board(server.dsn, BOARD, policy="best")
 
 
 async def _clients(base: str, count: int, tok: Callable[[int], str]) -> list[LeaderboardClient]:

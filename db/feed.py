@@ -54,7 +54,8 @@ DELETE FROM lb_event
 PRUNE_SUBMISSIONS: Final = "DELETE FROM lb_submission WHERE created_at < now() - $1::interval"
 
 
-def _event(row: asyncpg.Record) -> ChangeEvent:
+def event_from_row(row: asyncpg.Record) -> ChangeEvent:
+    """A change event from an ``lb_event`` row."""
     return ChangeEvent(
         board_id=row["board_id"], season=row["season"], seq=row["seq"],
         player_id=row["player_id"], old_score=row["old_score"], new_score=row["new_score"],
@@ -81,7 +82,7 @@ async def read_events(
     """Sequenced events of ``board`` with seq > ``after``, in seq order."""
     async with translated():
         rows = await conn.fetch(READ_EVENTS, board, after, limit)
-    return [_event(r) for r in rows]
+    return [event_from_row(r) for r in rows]
 
 
 async def board_seq(conn: asyncpg.Pool | asyncpg.Connection, board: str) -> int | None:

@@ -21,7 +21,6 @@ import asyncpg
 
 from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
 from core.errors import BadRequest, Conflict, NotFound
-from core.feed import ChangeEvent
 from core.ids import BoardId, PlayerId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
     EntryKey,
@@ -39,6 +38,7 @@ from core.ranking import (
 from core.settings import Settings
 from core.views import Ticker, rewind, rewind_key
 from db.errors import translated
+from db.feed import event_from_row
 
 INSERT_BOARD: Final = """
 WITH b AS (
@@ -277,14 +277,6 @@ COUNT_BEFORE_KEYS: Final = """
 SELECT k.i, lb_count_before($1, k.s, k.a, k.p) AS before
   FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS k(s, a, p, i)"""
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
-
-
-def _event(row: asyncpg.Record) -> ChangeEvent:
-    return ChangeEvent(
-        board_id=row["board_id"], season=row["season"], seq=row["seq"],
-        player_id=row["player_id"], old_score=row["old_score"], new_score=row["new_score"],
-        old_at=row["old_at"], new_at=row["new_at"],
-    )  # fmt: skip
 
 
 def _board(row: asyncpg.Record) -> Board:
@@ -693,7 +685,7 @@ class Store:
             if ladder is None:
                 raise await self._missing(bid, season)
             n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
-            extras = [_event(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, as_of_seq)]
+            extras = [event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, as_of_seq)]
             wanted = sorted(set(players) | {e.player_id for e in extras})
             rows = await conn.fetch(SELECT_KEYS, n, wanted)
             current = {
