@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import asyncpg
@@ -147,8 +147,14 @@ class Broadcaster:
         if event.get("board"):
             boards = [str(event["board"])]
         else:
+            # the scheduled sweep: catch lost wake-ups, keep the feed within retention
             boards = sorted(set(await feed.boards_with_pending(self.store.pool))
                             | set(await self._lagging_boards()))  # fmt: skip
+            await feed.prune(
+                self.store.pool,
+                events_older_than=timedelta(seconds=self.settings.outbox_retention_s),
+                submissions_older_than=timedelta(seconds=self.settings.submission_retention_s),
+            )
         reports = []
         for board in boards:
             reports.extend(await self.drain(board))

@@ -39,7 +39,7 @@ from connect.routes import RouteServices
 from core.settings import Settings
 from db.compaction import compact_all
 from db.connections import ConnectionStore
-from db.feed import boards_with_pending, sequence
+from db.feed import boards_with_pending, prune, sequence
 from db.migrate import migrate
 from db.store import Store
 from runtime.broadcasting import BroadcastLoop
@@ -251,6 +251,14 @@ class LocalRuntime:
         replica = await asyncio.to_thread(cluster.start_replica)
         return cluster.primary.dsn, replica.dsn
 
+    async def _prune(self, pool: asyncpg.Pool) -> None:
+        """Drop change events and idempotency records past their retention windows."""
+        await prune(
+            pool,
+            events_older_than=timedelta(seconds=self.settings.outbox_retention_s),
+            submissions_older_than=timedelta(seconds=self.settings.submission_retention_s),
+        )
+
     def _default_authorizer(self) -> Authorizer:
         from authorizer.tokens import TokenVerifier
 
@@ -263,6 +271,7 @@ class LocalRuntime:
         jobs = [
             PeriodicJob("maintenance", self._maintenance_interval_s, partial(maintain, pool)),
             PeriodicJob("expire-connections", self._sweep_interval_s, services.connections.expire),
+            PeriodicJob("prune-feed", self._sweep_interval_s, partial(self._prune, pool)),
             *self.jobs,
             *extra,
         ]
