@@ -36,13 +36,12 @@ from aiohttp import web
 
 from authorizer.handler import authorize
 from connect.routes import RouteServices
-from core.auth import request_context_authorizer
 from core.errors import Forbidden, LeaderboardError, ServerError, Unauthorized
 from rest.api import RestServices, handle_event, problem_response
 from rest.reads import COOLDOWN_S, TIMEOUT_S
 from runtime.events import LOCAL_API_ID, ApiStage, new_id, now_ms, request_time, single_and_multi
 from runtime.gateway import Authorizer
-from runtime.policy import Verdict, connect_verdict
+from runtime.policy import run_authorizer
 
 log = logging.getLogger("leaderboard.rest.local")
 
@@ -244,23 +243,9 @@ class RestGateway:
         if seen.authorization is None:
             return 401
         event = authorizer_event(self.api, seen, at=now_ms())
-        started = time.monotonic()
-        try:
-            response = await self._policy(seen, event)
-        except Unauthorized as exc:
-            log.info("REST request refused (401): %s: %s", exc.code, exc.message)
-            return 401
-        except Exception:
-            log.exception("REST authorizer failed: answering 500")
-            return 500
-        verdict = connect_verdict(response, event["methodArn"])
-        if verdict is Verdict.INVALID:
-            log.error("REST authorizer returned no valid policy: %r", response)
-            return 500
-        if verdict is Verdict.DENY:
-            return 403
-        latency_ms = int((time.monotonic() - started) * 1000)
-        return request_context_authorizer(response, integration_latency_ms=latency_ms)
+        return await run_authorizer(
+            lambda: self._policy(seen, event), event["methodArn"], what="REST request"
+        )
 
     async def serve(self, request: web.Request) -> web.Response:
         seen = await Observed.of(request)

@@ -62,8 +62,7 @@ from aiohttp.http_websocket import WebSocketError
 
 from connect.events import WebSocketEvent
 from connect.routes import RouteServices, dispatch
-from core.auth import request_context_authorizer
-from core.errors import ConnectionGone, Unauthorized
+from core.errors import ConnectionGone
 from core.ids import ConnectionId
 from runtime.events import (
     ApiStage,
@@ -79,7 +78,7 @@ from runtime.events import (
 from runtime.inprocess import InProcessSender, LiveConnection
 from runtime.limits import ConnectionClock, FrameSizeGuard, OversizeFrame
 from runtime.management import ManagementApi
-from runtime.policy import Verdict, connect_verdict
+from runtime.policy import run_authorizer
 
 log = logging.getLogger("leaderboard.runtime")
 
@@ -241,23 +240,9 @@ class Gateway:
         if hs.token is None:
             return 401
         event = authorizer_event(self.api, hs, at=now_ms())
-        started = time.monotonic()
-        try:
-            response = await asyncio.to_thread(self.authorizer, event)
-        except Unauthorized as exc:
-            log.info("connect refused (401): %s: %s", exc.code, exc.message)
-            return 401
-        except Exception:
-            log.exception("authorizer failed: refusing the connection with 500")
-            return 500
-        verdict = connect_verdict(response, event["methodArn"])
-        if verdict is Verdict.INVALID:
-            log.error("authorizer returned no valid policy: %r", response)
-            return 500
-        if verdict is Verdict.DENY:
-            return 403
-        latency_ms = int((time.monotonic() - started) * 1000)
-        return request_context_authorizer(response, integration_latency_ms=latency_ms)
+        return await run_authorizer(
+            lambda: asyncio.to_thread(self.authorizer, event), event["methodArn"], what="connect"
+        )
 
     async def _route(self, event: dict[str, Any]) -> dict[str, Any]:
         return await self.handler(event, self.services)

@@ -10,9 +10,16 @@ Resources and actions match with IAM wildcards (``*`` any run, ``?`` one charact
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any
+
+from core.auth import request_context_authorizer
+from core.errors import Unauthorized
+
+log = logging.getLogger("leaderboard.runtime.auth")
 
 
 class Verdict(StrEnum):
@@ -51,3 +58,30 @@ def connect_verdict(response: Any, method_arn: str) -> Verdict:
             return Verdict.DENY
         allowed = allowed or effect == "Allow"
     return Verdict.ALLOW if allowed else Verdict.DENY
+
+
+async def run_authorizer(
+    invoke: Callable[[], Awaitable[Any]], method_arn: str, *, what: str
+) -> int | dict[str, Any]:
+    """Call an authorizer the way API Gateway does; the refusal status, or the
+    ``requestContext.authorizer`` every later event of the request carries.
+
+    ``Unauthorized`` → 401; a crash or an answer that is no policy → 500; a Deny → 403.
+    """
+    started = time.monotonic()
+    try:
+        response = await invoke()
+    except Unauthorized as exc:
+        log.info("%s refused (401): %s: %s", what, exc.code, exc.message)
+        return 401
+    except Exception:
+        log.exception("%s: the authorizer failed, answering 500", what)
+        return 500
+    verdict = connect_verdict(response, method_arn)
+    if verdict is Verdict.INVALID:
+        log.error("%s: the authorizer returned no valid policy: %r", what, response)
+        return 500
+    if verdict is Verdict.DENY:
+        return 403
+    latency_ms = int((time.monotonic() - started) * 1000)
+    return request_context_authorizer(response, integration_latency_ms=latency_ms)
