@@ -13,7 +13,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from runtime.app import LocalRuntime
-from tests.runtime.gateway_support import ask, open_ws, token
+from tests.runtime.gateway_support import open_ws, token
 
 TRUTH = """
 SELECT e.player_id, e.score FROM lb_entry e
@@ -32,10 +32,16 @@ class Watcher:
     task: asyncio.Task[None] | None = None
 
     async def subscribe(self, message: dict[str, Any]) -> str:
-        snapshot = await ask(self.ws, {"action": "subscribe", **message})
-        assert snapshot["type"] == "snapshot", snapshot
-        self.frames[snapshot["view_id"]].append(snapshot)
-        return str(snapshot["view_id"])
+        """Subscribe; updates of earlier views that arrive before the snapshot are kept."""
+        await self.ws.send(json.dumps({"action": "subscribe", **message}))
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
+            if frame.get("type") != "update":
+                break
+            self.frames[frame["view_id"]].append(frame)
+        assert frame["type"] == "snapshot", frame
+        self.frames[frame["view_id"]].append(frame)
+        return str(frame["view_id"])
 
     def listen(self) -> None:
         async def read() -> None:

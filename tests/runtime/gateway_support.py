@@ -58,9 +58,16 @@ def open_ws(base: str, tok: str | None, **kwargs: Any) -> Any:
 
 
 async def ask(ws: ClientConnection, message: dict[str, Any] | str) -> Any:
-    """Send one message, return the next frame parsed as JSON (within 10 s)."""
+    """Send one message, return its reply parsed as JSON (within 10 s).
+
+    Live ``update`` frames of the connection's subscriptions may arrive in between (the
+    broadcaster pushes them whenever a view changes); they are not replies, so skip them.
+    """
     await ws.send(message if isinstance(message, str) else json.dumps(message))
-    return json.loads(await asyncio.wait_for(ws.recv(), 10))
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if not (isinstance(frame, dict) and frame.get("type") == "update"):
+            return frame
 
 
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
