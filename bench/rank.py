@@ -26,8 +26,8 @@ from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from core.settings import Settings
 from db.compaction import compact_all
-from db.feed import sequence
 from db.store import Store
+from runtime.app import maintain
 
 BOARD: Final = "bench"
 WRITES: Final = "bench-writes"
@@ -61,12 +61,10 @@ def _progress(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="rows", file=sys.stderr, disable=None)
 
 
-async def _maintain(store: Store, stop: asyncio.Event, boards: list[str]) -> None:
-    """What the runtime's maintenance loop does: compact and sequence every 100 ms."""
+async def _maintain(store: Store, stop: asyncio.Event) -> None:
+    """The runtime's maintenance loop: compact and sequence every 100 ms."""
     while not stop.is_set():
-        await compact_all(store.pool)
-        for board in boards:
-            await sequence(store.pool, board)
+        await maintain(store.pool)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.1)
 
@@ -87,7 +85,7 @@ async def _load(store: Store, scores: list[int]) -> float:
 
     stop = asyncio.Event()
     began = time.perf_counter()
-    maintainer = asyncio.create_task(_maintain(store, stop, []))
+    maintainer = asyncio.create_task(_maintain(store, stop))
     await asyncio.gather(*(loader() for _ in range(3)))
     stop.set()
     await maintainer
@@ -168,7 +166,7 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
 
     await store.pool.execute(PLAIN_TABLE)
     stop = asyncio.Event()
-    maintainer = asyncio.create_task(_maintain(store, stop, [WRITES]))
+    maintainer = asyncio.create_task(_maintain(store, stop))
     try:
         result = {
             "upserts_per_s": await _throughput(single, workers=16, seconds=seconds),

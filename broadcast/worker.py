@@ -364,12 +364,3 @@ class Broadcaster:
             for sub in group:
                 out[(sub.connection_id, sub.view_id)] = fresh[str(sub.player_id)]
         return out
-
-
-async def run_until_idle(broadcaster: Broadcaster, board: str, *, timeout_s: float = 10.0) -> None:
-    """Drain a board until a round finds nothing new (used by tests and the CLI demo)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        reports = await broadcaster.drain(board)
-        if reports and reports[-1].events == 0:
-            return

@@ -15,7 +15,7 @@ from typing import Any
 from connect.events import WebSocketEvent
 from connect.sender import Sender
 from core.auth import Principal, check_submit_for
-from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError
+from core.errors import BadRequest, ClientError, ConnectionGone
 from core.ids import PlayerId, SubmissionId
 from core.protocol import (
     ACTIONS,
@@ -163,7 +163,7 @@ async def snapshot_for(
             board=msg.board, season=page.season, view="top", seq=page.as_of_seq,
             total=page.total, entries=[view_entry(e) for e in page.entries],
         )  # fmt: skip
-    player = (msg.player if msg.view == "around" else None) or principal.player_id
+    player = _view_player(msg, principal)
     if player is None:
         raise BadRequest(f"a {msg.view} view needs a player", code="missing_player")
     if msg.view == "around":
@@ -246,4 +246,4 @@ async def dispatch(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
     return await route(event, svc)
 
 
-__all__ = ["ROUTE_TABLE", "LeaderboardError", "RouteServices", "dispatch"]
+__all__ = ["ROUTE_TABLE", "RouteServices", "dispatch"]

@@ -7,7 +7,7 @@ with 3 decimals is ``12345``); the board's ``metadata`` may record the scale.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -83,15 +83,3 @@ def season_for(schedule: ResetSchedule | None, at: datetime) -> str:
         iso = at.isocalendar()
         return f"w{iso.year}-{iso.week:02d}"
     return at.strftime("m%Y-%m")
-
-
-def next_reset(schedule: ResetSchedule, at: datetime) -> datetime:
-    """The first instant after ``at`` at which a board on ``schedule`` starts a new season."""
-    at = at.astimezone(UTC)
-    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if schedule is ResetSchedule.DAILY:
-        return day + timedelta(days=1)
-    if schedule is ResetSchedule.WEEKLY:
-        return day + timedelta(days=7 - at.weekday())
-    first = day.replace(day=1)
-    return (first + timedelta(days=32)).replace(day=1)

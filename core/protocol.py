@@ -61,10 +61,6 @@ class SubmitMessage(_Message):
     scores: Annotated[list[ScoreItem], Field(min_length=1)] | None = None
     submission_id: SubmissionIdField | None = None
 
-    @property
-    def is_batch(self) -> bool:
-        return self.scores is not None
-
 
 class SubscribeMessage(_Message):
     action: Literal["subscribe"]

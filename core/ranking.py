@@ -8,8 +8,9 @@ Rank is the 1-based position in that order. Internally the order is keyed by
 ``EntryKey(sort_score, achieved_at, player_id)``, ascending, where ``sort_score`` is the
 score on ``asc`` boards and its negation on ``desc`` boards.
 
-The store applies these rules in SQL so that a submit is one round trip; the property
-tests check the SQL against the plain Python below.
+The update policies (``best``, ``latest``, ``increment``) are applied in SQL by
+``lb_submit`` so that a submit is one round trip; the property tests check the store
+against an independent brute-force model (tests/db/ladder_model.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from core.boards import SCORE_MAX, SCORE_MIN, SortOrder, UpdatePolicy
+from core.boards import SCORE_MAX, SCORE_MIN, SortOrder
 from core.errors import BadRequest, PayloadTooLarge
 
 
@@ -41,29 +42,6 @@ def sort_score(order: SortOrder, score: int) -> int:
 
 def entry_key(order: SortOrder, score: int, achieved_at: datetime, player: str) -> EntryKey:
     return EntryKey(sort_score(order, score), achieved_at, player)
-
-
-def is_better(order: SortOrder, new: int, old: int) -> bool:
-    """Whether score ``new`` ranks strictly ahead of ``old`` on this board."""
-    return sort_score(order, new) < sort_score(order, old)
-
-
-def apply_policy(
-    policy: UpdatePolicy, order: SortOrder, old: int | None, submitted: int
-) -> tuple[int, bool]:
-    """The score an entry holds after a submit, and whether its score changed.
-
-    ``old`` is None for a player's first submit, which always stores ``submitted``.
-    """
-    if old is None:
-        return submitted, True
-    if policy is UpdatePolicy.INCREMENT:
-        new = old + submitted
-    elif policy is UpdatePolicy.LATEST:
-        new = submitted
-    else:
-        new = submitted if is_better(order, submitted, old) else old
-    return new, new != old
 
 
 def percentile(rank: int, total: int) -> float:

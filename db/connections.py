@@ -54,9 +54,7 @@ SELECT s.connection_id, s.view_id, s.board_id, s.season, s.kind, s.player_id, s.
 SELECT_SUBSCRIPTIONS_OF_CONNECTION: Final = """
 SELECT connection_id, view_id, board_id, season, kind, player_id, size, last_seq, last_state
   FROM lb_subscription WHERE connection_id = $1 ORDER BY view_id"""
-SAVE_VIEW_STATE: Final = """
-UPDATE lb_subscription SET last_seq = $3, last_state = $4::jsonb
- WHERE connection_id = $1 AND view_id = $2"""
+
 
 
 @dataclass(frozen=True)

@@ -85,12 +85,6 @@ async def read_events(
     return [event_from_row(r) for r in rows]
 
 
-async def board_seq(conn: asyncpg.Pool | asyncpg.Connection, board: str) -> int | None:
-    async with translated():
-        seq = await conn.fetchval(BOARD_SEQ, board)
-    return None if seq is None else int(seq)
-
-
 async def lock_cursor(conn: asyncpg.Connection, consumer: str, board: str) -> int:
     """Lock (creating if needed) a consumer's cursor row for this transaction; its seq."""
     async with translated():

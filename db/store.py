@@ -21,7 +21,7 @@ import asyncpg
 
 from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
 from core.errors import BadRequest, Conflict, NotFound
-from core.ids import BoardId, PlayerId, SubmissionId, board_id, player_id, season_id
+from core.ids import BoardId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
     EntryKey,
     Page,
@@ -725,4 +725,4 @@ class Store:
         return NotFound(f"board {bid!r} has no season {sid!r}", code="unknown_season")
 
 
-__all__ = ["PlayerId", "SortOrder", "Store", "create_pool"]
+__all__ = ["Store", "create_pool"]
