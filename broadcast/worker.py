@@ -6,9 +6,16 @@ Ordering and exactness:
   rolled back), then reads only sequenced, committed events after its cursor.
 - One broadcaster per board: rounds hold the board's advisory lock (19525) for their
   whole transaction; a second broadcaster waits, then sees what the first did.
-- Crash safety: frames are sent before the transaction that advances the cursor and the
-  subscriptions' ``last_seq``/``last_state`` commits. A crash in between re-sends (the
-  same seq, which clients drop as already seen) rather than loses.
+- Crash safety: frames are sent before the transaction that advances the cursor and
+  saves the view states (each subscription's ``last_seq``/``last_state``, one row per
+  board beside the cursor) commits. A crash in between re-sends (the same seq, which
+  clients drop as already seen) rather than loses.
+- Warm rounds: a broadcaster keeps a board's subscriptions and their states in memory
+  and re-reads them only when the board's subscription fingerprint changed (someone
+  subscribed, resubscribed, unsubscribed or left) or another broadcaster saved states
+  since (``lb_feed_cursor.rounds``); see ``db/migrations/0008_warm_broadcaster.sql``. A
+  round's cost is then its events, the views they change and the frames it sends, not
+  a reload and rewrite of every subscriber.
 - Conflation, per connection and view: a frame goes out only if that view's previous
   frame left at least ``conflation_ms`` ago (leading edge: the first change after a quiet
   spell goes out at once). A view that changed too soon is deferred, not dropped: its
@@ -25,16 +32,17 @@ Ordering and exactness:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 import asyncpg
+import pydantic_core
 
 from broadcast.fanout import frames_of
 from connect.sender import Sender
@@ -59,10 +67,6 @@ BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT b.sort_order, b.season, s.season_no FROM lb_board b
   JOIN lb_season s ON s.board_id = b.board_id AND s.season = b.season WHERE b.board_id = $1"""
-SAVE_STATES: Final = """
-UPDATE lb_subscription s SET last_seq = u.seq, last_state = u.state::jsonb
-  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(cid, vid, seq, state)
- WHERE s.connection_id = u.cid AND s.view_id = u.vid"""
 
 
 @dataclass
@@ -73,12 +77,18 @@ class RoundReport:
     gone: list[str] = field(default_factory=list)
     seq: int = 0
     deferred_until: float | None = None  # epoch seconds of the earliest deferred view
+    send_s: float = 0.0  # wall time of handing this round's frames to the sender
+
+
+@lru_cache(maxsize=65536)
+def _parse_key(score: int, at: str, player: str) -> EntryKey:
+    return EntryKey(score, datetime.fromisoformat(at), player)
 
 
 def _key(raw: Any) -> EntryKey | None:
     if not raw:
         return None
-    return EntryKey(int(raw[0]), datetime.fromisoformat(raw[1]), str(raw[2]))
+    return _parse_key(int(raw[0]), str(raw[1]), str(raw[2]))
 
 
 def _ticker_state(t: Ticker) -> dict[str, Any]:
@@ -88,6 +98,27 @@ def _ticker_state(t: Ticker) -> dict[str, Any]:
         else [t.key.sort_score, t.key.achieved_at.isoformat(), t.key.player_id]
     )
     return {"key": key, "rank": t.rank, "score": t.score, "total": t.total}
+
+
+@dataclass(frozen=True)
+class _Warm:
+    """A board's subscriptions as of this broadcaster's last round, and how to tell
+    whether they are still current (see ``db/migrations/0008_warm_broadcaster.sql``)."""
+
+    fingerprint: tuple[int, int, int]
+    rounds: int
+    subs: list[Subscription]
+
+
+def _state_key(sub: Subscription) -> str:
+    return f"{sub.connection_id}\x00{sub.view_id}"
+
+
+def _dump_states(subs: Sequence[Subscription]) -> str:
+    """Every subscription's view state, for the cursor row: key -> [change_no, seq, state]."""
+    return pydantic_core.to_json(
+        {_state_key(s): [s.change_no, s.last_seq, s.last_state] for s in subs}
+    ).decode()
 
 
 @dataclass(frozen=True)
@@ -121,7 +152,9 @@ def _me_entry(t: Ticker) -> ViewEntry | None:
 
 
 class Broadcaster:
-    """Runs rounds; stateless between rounds (all state is in the database)."""
+    """Runs rounds. Every round's outcome is in the database (cursor, view states); a
+    warm instance also keeps each board's subscriptions and states in memory, and uses
+    them only while the database says nothing changed behind its back."""
 
     def __init__(
         self,
@@ -131,12 +164,17 @@ class Broadcaster:
         sender: Sender,
         settings: Settings,
         clock: Any = time.time,
+        on_round: Callable[[RoundReport], None] | None = None,
     ) -> None:
         self.store = store
         self.connections = connections
         self.sender = sender
         self.settings = settings
         self.clock = clock
+        self.on_round = on_round
+        self._warm: dict[str, _Warm] = {}
+        # the ticker each ``me`` state was made from (skips re-parsing it next round)
+        self._parsed: dict[str, dict[tuple[str, str], tuple[dict[str, Any], Ticker]]] = {}
         self.window_s = settings.conflation_ms / 1000
 
     async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +186,7 @@ class Broadcaster:
             boards = [str(event["board"])]
         else:
             # the scheduled sweep: catch lost wake-ups, keep the feed within retention
-            boards = sorted(set(await feed.boards_with_pending(self.store.pool))
-                            | set(await self._lagging_boards()))  # fmt: skip
+            boards = await self.due_boards()
             await feed.prune(
                 self.store.pool,
                 events_older_than=timedelta(seconds=self.settings.outbox_retention_s),
@@ -158,11 +195,16 @@ class Broadcaster:
         reports = []
         for board in boards:
             reports.extend(await self.drain(board))
+        peak = max(reports, key=lambda r: r.frames, default=None)
         return {
             "boards": boards,
             "rounds": len(reports),
             "events": sum(r.events for r in reports),
             "frames": sum(r.frames for r in reports),
+            "send_s": round(sum(r.send_s for r in reports), 6),
+            # the round with the most frames: its fan-out rate is frames / send_s
+            "peak_frames": peak.frames if peak else 0,
+            "peak_send_s": round(peak.send_s, 6) if peak else 0.0,
         }
 
     async def deliver_shard(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +214,11 @@ class Broadcaster:
         for cid in gone:
             await self.connections.remove(cid)
         return {"frames": len(frames), "gone": len(gone)}
+
+    async def due_boards(self) -> list[str]:
+        """Boards with events not yet sequenced or not yet broadcast: the sweep's work."""
+        return sorted(set(await feed.boards_with_pending(self.store.pool))
+                      | set(await self._lagging_boards()))  # fmt: skip
 
     async def _lagging_boards(self) -> list[str]:
         rows = await self.store.pool.fetch(
@@ -190,6 +237,8 @@ class Broadcaster:
             started = time.monotonic()
             report = await self.round(board)
             reports.append(report)
+            if self.on_round is not None:
+                self.on_round(report)
             if report.events == 0 and report.deferred_until is None:
                 break
             pause = gap_s - (time.monotonic() - started)
@@ -205,11 +254,13 @@ class Broadcaster:
         report = RoundReport(board, seq=latest)
         async with translated(), self.store.pool.acquire() as conn, conn.transaction():
             await conn.execute(BOARD_LOCK, board)
-            cursor = await feed.lock_cursor(conn, CONSUMER, board)
+            cursor, rounds = await feed.lock_cursor_state(conn, CONSUMER, board)
             info = await conn.fetchrow(BOARD_INFO, board)
             if info is None:
                 return report
-            subs = await self.connections.of_board(board)
+            warm = await self._subscriptions(conn, board, rounds)
+            self._warm[board] = warm
+            subs = warm.subs
             # top and around views are re-read, not derived: only tickers need old events
             oldest = min([cursor, *(self._as_of(s) for s in subs if s.kind == "me")])
             events = await self._events(conn, board, after=oldest)
@@ -223,15 +274,44 @@ class Broadcaster:
                 board, SortOrder(info["sort_order"]), subs, events, upto
             )
             report.deferred_until = deferred
+            sent_at = time.perf_counter()
             gone = await self.sender.send_many(frames) if frames else []
+            report.send_s = time.perf_counter() - sent_at
             report.frames, report.gone, report.seq = len(frames), list(gone), upto
             if states:
-                await conn.execute(SAVE_STATES, *map(list, zip(*states, strict=True)))
-            await feed.advance_cursor(conn, CONSUMER, board, upto)
+                self._warm.pop(board)  # in doubt until the commit
+                for sub in subs:
+                    if (state := states.get((sub.connection_id, sub.view_id))) is not None:
+                        sub.last_seq, sub.last_state = state
+                rounds = await feed.save_cursor_state(
+                    conn, CONSUMER, board, upto, _dump_states(subs)
+                )
+                warm = _Warm(warm.fingerprint, rounds, subs)
+            else:
+                await feed.advance_cursor(conn, CONSUMER, board, upto)
+        self._warm[board] = warm
         for cid in gone:
             await self.connections.remove(cid)
         await compact(self.store.pool, int(info["season_no"]))
         return report
+
+    async def _subscriptions(self, conn: asyncpg.Connection, board: str, rounds: int) -> _Warm:
+        """The board's subscriptions with their view states: from memory while nobody
+        changed the set and no other broadcaster saved states since this one did, else
+        from the database (the routes' rows, overlaid with the saved states)."""
+        fingerprint = await self.connections.fingerprint(board, conn=conn)
+        warm = self._warm.get(board)
+        if warm is not None and warm.rounds == rounds and warm.fingerprint == fingerprint:
+            return warm
+        subs = await self.connections.of_board(board, conn=conn)
+        self._parsed[board] = {}  # memo entries of gone subscriptions go with it
+        saved = pydantic_core.from_json(await feed.cursor_states(conn, CONSUMER, board) or "{}")
+        for sub in subs:
+            entry = saved.get(_state_key(sub))
+            # the same subscription (not an earlier one under the same ids), seen later
+            if entry and entry[0] == sub.change_no and entry[1] >= sub.last_seq:
+                sub.last_seq, sub.last_state = entry[1], entry[2]
+        return _Warm(fingerprint, rounds, subs)
 
     @staticmethod
     def _as_of(sub: Subscription) -> int:
@@ -256,7 +336,11 @@ class Broadcaster:
         subs: Sequence[Subscription],
         events: Sequence[ChangeEvent],
         upto: int,
-    ) -> tuple[list[tuple[ConnectionId, str]], list[tuple[str, str, int, str]], float | None]:
+    ) -> tuple[
+        list[tuple[ConnectionId, str]],
+        dict[tuple[str, str], tuple[int, dict[str, Any]]],
+        float | None,
+    ]:
         """Frames to send, states to save, and when the earliest deferred view is due.
 
         Views shared by many subscribers (the same top-N, the same around window) are
@@ -264,7 +348,7 @@ class Broadcaster:
         is only that fingerprint, its ``as_of``, and when it was last sent to.
         """
         frames: list[tuple[ConnectionId, str]] = []
-        states: list[tuple[str, str, int, str]] = []
+        states: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         now = self.clock()
         deferred: list[float] = []
         by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
@@ -287,7 +371,7 @@ class Broadcaster:
                 # Unchanged: only a ticker's derivation base needs to move on, and only
                 # now and then (it bounds how far back the next round must read).
                 if extra and upto - self._as_of(sub) >= TICKER_REBASE_EVENTS:
-                    states.append((sub.connection_id, sub.view_id, sub.last_seq, json.dumps(state)))
+                    states[(sub.connection_id, sub.view_id)] = (sub.last_seq, state)
                 return
             due = float(last.get("sent_at") or 0) + self.window_s
             if due > now:
@@ -302,7 +386,43 @@ class Broadcaster:
                 ).dump()  # fmt: skip
             frames.append((sub.connection_id, bodies[body_key]))
             state["sent_at"] = now
-            states.append((sub.connection_id, sub.view_id, upto, json.dumps(state)))
+            states[(sub.connection_id, sub.view_id)] = (upto, state)
+
+        parsed = self._parsed.setdefault(board, {})
+
+        def emit_ticker(sub: Subscription, ticker: Ticker) -> None:
+            """``emit`` for a ``me`` view, without building what an unchanged one never
+            needs (a digest, a frame, a state)."""
+            last = sub.last_state or {}
+            if "rank" in last:
+                unchanged = (last["rank"], last.get("score"), last.get("total")) == (
+                    ticker.rank, ticker.score, ticker.total,
+                )  # fmt: skip
+            else:  # the subscribe route's state: compare fingerprints
+                me = _me_entry(ticker)
+                unchanged = view_digest([], ticker.total, me) == last.get("digest")
+            key = (sub.connection_id, sub.view_id)
+            if unchanged:
+                if upto - self._as_of(sub) >= TICKER_REBASE_EVENTS:
+                    state = {"as_of": upto, "sent_at": last.get("sent_at"), **_ticker_state(ticker)}
+                    states[key] = (sub.last_seq, state)
+                    parsed[key] = (state, ticker)
+                return
+            due = float(last.get("sent_at") or 0) + self.window_s
+            if due > now:
+                deferred.append(due)  # keep the old state: recomputed when due
+                return
+            mine = (
+                None if ticker.rank is None or ticker.score is None
+                else (ticker.player_id, ticker.score, ticker.rank)
+            )  # fmt: skip
+            frames.append((sub.connection_id, UpdateFrame.dump_ticker(
+                view_id=sub.view_id, board=board, season=sub.season, seq=upto,
+                prev_seq=sub.last_seq, total=ticker.total, me=mine,
+            )))  # fmt: skip
+            state = {"as_of": upto, "sent_at": now, **_ticker_state(ticker)}
+            states[key] = (upto, state)
+            parsed[key] = (state, ticker)
 
         for sub in subs:
             if self._as_of(sub) >= upto:
@@ -325,9 +445,7 @@ class Broadcaster:
                     shared[group] = _Shown.of(entries, page.total, me)
                 emit(sub, group, shared[group], {})
             else:
-                ticker = tickers[(sub.connection_id, sub.view_id)]
-                shown = _Shown.of([], ticker.total, _me_entry(ticker))
-                emit(sub, ("me", sub.connection_id, sub.view_id), shown, _ticker_state(ticker))
+                emit_ticker(sub, tickers[(sub.connection_id, sub.view_id)])
         return frames, states, min(deferred) if deferred else None
 
     async def _tickers(
@@ -346,7 +464,9 @@ class Broadcaster:
         for sub in subs:
             if sub.kind != "me":
                 continue
-            base, as_of = _ticker_of(sub), self._as_of(sub)
+            memo = self._parsed.get(board, {}).get((sub.connection_id, sub.view_id))
+            base = memo[1] if memo and memo[0] is sub.last_state else _ticker_of(sub)
+            as_of = self._as_of(sub)
             if (sub.season, as_of) not in indexes:
                 moves = net_moves(
                     [e for e in by_season.get(sub.season, []) if e.seq > as_of], order

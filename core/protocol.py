@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Final, Literal
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
 from core.boards import SCORE_MAX, SCORE_MIN
@@ -221,6 +222,27 @@ class UpdateFrame(_Frame):
     total: int
     entries: list[ViewEntry] = Field(default_factory=list)
     me: ViewEntry | None = None
+
+    @staticmethod
+    def dump_ticker(
+        *,
+        view_id: str,
+        board: str,
+        season: str,
+        seq: int,
+        prev_seq: int,
+        total: int,
+        me: tuple[str, int, int] | None,
+    ) -> str:
+        """``UpdateFrame(view="me", ...).dump()`` for the broadcaster's hot path (one per
+        ticker per round), without building models: the same JSON, field for field."""
+        frame: dict[str, Any] = {
+            "type": "update", "view_id": view_id, "board": board, "season": season,
+            "view": "me", "seq": seq, "prev_seq": prev_seq, "total": total, "entries": [],
+        }  # fmt: skip
+        if me is not None:
+            frame["me"] = {"player": me[0], "score": me[1], "rank": me[2]}
+        return pydantic_core.to_json(frame).decode()
 
 
 class UnsubscribedFrame(_Frame):

@@ -27,7 +27,6 @@ after event ``seq`` and derivation never drifts.
 from __future__ import annotations
 
 import hashlib
-import json
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -102,7 +101,7 @@ def advance_ticker(ticker: Ticker, index: ShiftIndex) -> Ticker:
     rank = ticker.rank
     if ticker.key is not None and rank is not None:
         rank += index.shift(ticker.key)
-    return replace(ticker, rank=rank, total=ticker.total + index.inserted)
+    return Ticker(ticker.player_id, ticker.key, rank, ticker.score, ticker.total + index.inserted)
 
 
 def rewind_key(
@@ -149,7 +148,7 @@ def rewind(
 def view_digest(entries: Sequence[Any], total: int, me: Any | None) -> str:
     """A short fingerprint of what a view shows (entries with player, score and rank; the
     ladder size; the viewer's own entry), to decide without storing it whether it changed."""
-    rows = [[e.player, e.score, e.rank] for e in entries]
-    mine = None if me is None else [me.player, me.score, me.rank]
-    canon = json.dumps([rows, total, mine], separators=(",", ":"))
+    rows = [(str(e.player), int(e.score), int(e.rank)) for e in entries]
+    mine = None if me is None else (str(me.player), int(me.score), int(me.rank))
+    canon = repr((rows, int(total), mine))  # only str, int, None: one spelling per value
     return hashlib.blake2b(canon.encode(), digest_size=12).hexdigest()

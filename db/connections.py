@@ -40,21 +40,27 @@ INSERT INTO lb_subscription (connection_id, view_id, board_id, season, kind, pla
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb
  WHERE EXISTS (SELECT 1 FROM lb_connection WHERE connection_id = $1)
 ON CONFLICT (connection_id, view_id) DO UPDATE SET
-    last_seq = excluded.last_seq, last_state = excluded.last_state
+    last_seq = excluded.last_seq, last_state = excluded.last_state,
+    change_no = nextval('lb_subscription_change')
 RETURNING view_id"""
 DELETE_SUBSCRIPTION: Final = """
 DELETE FROM lb_subscription WHERE connection_id = $1 AND view_id = $2 RETURNING view_id"""
 SELECT_SUBSCRIPTIONS_OF_BOARD: Final = """
 SELECT s.connection_id, s.view_id, s.board_id, s.season, s.kind, s.player_id, s.size,
-       s.last_seq, s.last_state
+       s.last_seq, s.last_state, s.change_no
   FROM lb_subscription s
   JOIN lb_connection c ON c.connection_id = s.connection_id AND c.expires_at > now()
  WHERE s.board_id = $1
  ORDER BY s.connection_id, s.view_id"""
 SELECT_SUBSCRIPTIONS_OF_CONNECTION: Final = """
-SELECT connection_id, view_id, board_id, season, kind, player_id, size, last_seq, last_state
+SELECT connection_id, view_id, board_id, season, kind, player_id, size, last_seq, last_state,
+       change_no
   FROM lb_subscription WHERE connection_id = $1 ORDER BY view_id"""
-
+FINGERPRINT_OF_BOARD: Final = """
+SELECT count(*), coalesce(sum(s.change_no), 0), coalesce(bit_xor(hashint8(s.change_no)), 0)
+  FROM lb_subscription s
+  JOIN lb_connection c ON c.connection_id = s.connection_id AND c.expires_at > now()
+ WHERE s.board_id = $1"""
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,11 @@ class Connection:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Subscription:
+    """A view on a board held by a connection. ``last_seq``/``last_state`` are what the
+    view was last sent (the broadcaster updates them in place in its warm cache)."""
+
     connection_id: ConnectionId
     view_id: str
     board_id: str
@@ -76,6 +85,8 @@ class Subscription:
     size: int
     last_seq: int
     last_state: dict[str, Any] | None
+    change_no: int = 0
+    """Renewed by every (re)subscribe (see ``0008_warm_broadcaster.sql``)."""
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
@@ -85,6 +96,7 @@ def _subscription(row: asyncpg.Record) -> Subscription:
         board_id=row["board_id"], season=row["season"], kind=row["kind"],
         player_id=PlayerId(row["player_id"]) if row["player_id"] else None, size=row["size"],
         last_seq=row["last_seq"], last_state=json.loads(state) if state else None,
+        change_no=row["change_no"],
     )  # fmt: skip
 
 
@@ -145,10 +157,21 @@ class ConnectionStore:
             row = await self.pool.fetchval(DELETE_SUBSCRIPTION, connection_id, view_id)
         return row is not None
 
-    async def of_board(self, board: str) -> list[Subscription]:
+    async def of_board(
+        self, board: str, *, conn: asyncpg.Connection | None = None
+    ) -> list[Subscription]:
+        """The board's subscriptions on live (unexpired) connections."""
         async with translated():
-            rows = await self.pool.fetch(SELECT_SUBSCRIPTIONS_OF_BOARD, board)
+            rows = await (conn or self.pool).fetch(SELECT_SUBSCRIPTIONS_OF_BOARD, board)
         return [_subscription(r) for r in rows]
+
+    async def fingerprint(
+        self, board: str, *, conn: asyncpg.Connection | None = None
+    ) -> tuple[int, int, int]:
+        """A value that changes whenever the board's live subscription set does."""
+        async with translated():
+            row = await (conn or self.pool).fetchrow(FINGERPRINT_OF_BOARD, board)
+        return (int(row[0]), int(row[1]), int(row[2]))
 
     async def of_connection(self, connection_id: str) -> list[Subscription]:
         async with translated():

@@ -37,6 +37,20 @@ INSERT INTO lb_feed_cursor (consumer, board_id, seq) VALUES ($1, $2, 0)
 ON CONFLICT (consumer, board_id) DO UPDATE SET consumer = excluded.consumer
 RETURNING seq"""
 
+LOCK_CURSOR_STATE: Final = """
+INSERT INTO lb_feed_cursor (consumer, board_id, seq) VALUES ($1, $2, 0)
+ON CONFLICT (consumer, board_id) DO UPDATE SET consumer = excluded.consumer
+RETURNING seq, rounds"""
+
+GET_CURSOR_STATES: Final = """
+SELECT states FROM lb_feed_cursor WHERE consumer = $1 AND board_id = $2"""
+
+SAVE_CURSOR_STATE: Final = """
+UPDATE lb_feed_cursor SET seq = greatest(seq, $3), rounds = rounds + 1, states = $4,
+       updated_at = now()
+ WHERE consumer = $1 AND board_id = $2
+RETURNING rounds"""
+
 SET_CURSOR: Final = """
 UPDATE lb_feed_cursor SET seq = $3, updated_at = now()
  WHERE consumer = $1 AND board_id = $2 AND seq < $3"""
@@ -89,6 +103,29 @@ async def lock_cursor(conn: asyncpg.Connection, consumer: str, board: str) -> in
     """Lock (creating if needed) a consumer's cursor row for this transaction; its seq."""
     async with translated():
         return int(await conn.fetchval(LOCK_CURSOR, consumer, board))
+
+
+async def lock_cursor_state(conn: asyncpg.Connection, consumer: str, board: str) -> tuple[int, int]:
+    """Like :func:`lock_cursor`, with the number of state saves so far: (seq, rounds)."""
+    async with translated():
+        row = await conn.fetchrow(LOCK_CURSOR_STATE, consumer, board)
+    return int(row["seq"]), int(row["rounds"])
+
+
+async def cursor_states(conn: asyncpg.Connection, consumer: str, board: str) -> str | None:
+    """The consumer's saved state for this board (opaque text), if any."""
+    async with translated():
+        states: str | None = await conn.fetchval(GET_CURSOR_STATES, consumer, board)
+    return states
+
+
+async def save_cursor_state(
+    conn: asyncpg.Connection, consumer: str, board: str, seq: int, states: str
+) -> int:
+    """Advance the cursor (never back) and replace the consumer's saved state, in the
+    consumer's transaction; returns the new number of saves (``rounds``)."""
+    async with translated():
+        return int(await conn.fetchval(SAVE_CURSOR_STATE, consumer, board, seq, states))
 
 
 async def get_cursor(conn: asyncpg.Pool | asyncpg.Connection, consumer: str, board: str) -> int:

@@ -8,11 +8,15 @@
 - the shared route handlers (``connect.routes``) over :class:`~db.store.Store`,
   :class:`~db.connections.ConnectionStore` and the in-process sender;
 - one aiohttp server: the WebSocket endpoint, ``@connections`` and ``/health``
-  (:class:`~runtime.gateway.Gateway`), plus any :data:`Mount` (the REST adapter);
+  (:class:`~runtime.gateway.Gateway`), ``GET /metrics`` (connections and the
+  broadcaster's counters), plus any :data:`Mount` (the REST adapter);
+- the broadcaster, woken by LISTEN (:class:`~runtime.broadcasting.BroadcastLoop`), on a
+  pool of its own (``BACKGROUND_POOL`` connections), as the broadcaster Lambda has its
+  own connections on AWS: background work never queues behind a burst of submits;
 - periodic jobs (:class:`PeriodicJob`), each in its own task: by default the
   maintenance loop (compact rank deltas, sequence pending change events, every
-  ``maintenance_interval_s``) and the expired-connection sweep. The broadcaster adds
-  its own job with :meth:`LocalRuntime.add_job` before start.
+  ``maintenance_interval_s``, on the background pool), the expired-connection sweep and
+  the broadcaster's sweep; more with :meth:`LocalRuntime.add_job` before start.
 
 ``stop`` undoes ``start`` in reverse: jobs, then every WebSocket (closed with 1001, each
 one's ``$disconnect`` run), then the server, the pools and the cluster if it started one.
@@ -29,6 +33,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Final
 
 import asyncpg
 from aiohttp import web
@@ -48,6 +53,9 @@ from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
 from runtime.inprocess import InProcessSender
 
 log = logging.getLogger("leaderboard.runtime")
+
+BACKGROUND_POOL: Final = 4
+"""Connections of the broadcaster and maintenance pool (separate from the routes' pool)."""
 
 Mount = Callable[[web.Application, RouteServices], None]
 """Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
@@ -119,6 +127,7 @@ class LocalRuntime:
         self._broadcast = broadcast
         self._broadcast_sweep_s = broadcast_sweep_s
         self.broadcasts: BroadcastLoop | None = None
+        self._background: Store | None = None
         self._stack: AsyncExitStack | None = None
         self._services: RouteServices | None = None
         self._gateway: Gateway | None = None
@@ -216,8 +225,29 @@ class LocalRuntime:
             services, sender=self.sender, authorizer=self._authorizer or self._default_authorizer(),
             api=self.api, handler=self._handler,
         )  # fmt: skip
+        # Background work (the broadcaster, compaction, sequencing) has connections of its
+        # own, as the broadcaster Lambda has on AWS: it never queues behind submits.
+        background = await Store.open(
+            self.settings.model_copy(update={"db_pool_min": 1, "db_pool_max": BACKGROUND_POOL}),
+            dsn=dsn,
+        )
+        stack.push_async_callback(background.close)
+        self._background = background
+        if self._broadcast:
+            self.broadcasts = BroadcastLoop(
+                Broadcaster(
+                    store=background,
+                    connections=ConnectionStore(
+                        background.pool, ttl=timedelta(seconds=self.settings.connection_ttl_s)
+                    ),
+                    sender=self.sender,
+                    settings=self.settings,
+                ),
+                dsn=dsn,
+            )
         app = web.Application()
         gateway.install(app)
+        app.router.add_get("/metrics", self._metrics)
         for mount in self._mounts:
             mount(app, services)
         runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None)
@@ -229,12 +259,7 @@ class LocalRuntime:
         self._bound_port = int(runner.addresses[0][1])
         self._services, self._gateway = services, gateway
         extra: list[PeriodicJob] = []
-        if self._broadcast:
-            self.broadcasts = BroadcastLoop(
-                Broadcaster(store=store, connections=services.connections, sender=self.sender,
-                            settings=self.settings),
-                dsn=dsn,
-            )  # fmt: skip
+        if self.broadcasts is not None:
             await self.broadcasts.start()
             stack.push_async_callback(self.broadcasts.stop)
             extra.append(PeriodicJob("broadcast-sweep", self._broadcast_sweep_s,
@@ -264,10 +289,17 @@ class LocalRuntime:
 
         return partial(authorize, verifier=TokenVerifier(settings=self.settings))
 
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        """``GET /metrics``: the runtime's counters (connections, broadcaster rounds)."""
+        body: dict[str, Any] = {"connections": len(self.sender)}
+        if self.broadcasts is not None:
+            body["broadcast"] = self.broadcasts.stats.as_dict()
+        return web.json_response(body)
+
     def _start_jobs(
         self, stack: AsyncExitStack, services: RouteServices, extra: Sequence[PeriodicJob]
     ) -> None:
-        pool = services.store.pool
+        pool = self._background.pool if self._background is not None else services.store.pool
         jobs = [
             PeriodicJob("maintenance", self._maintenance_interval_s, partial(maintain, pool)),
             PeriodicJob("expire-connections", self._sweep_interval_s, services.connections.expire),
@@ -294,6 +326,7 @@ class LocalRuntime:
         if stack is not None:
             await stack.aclose()
         self._services = self._gateway = None
+        self._background, self.broadcasts = None, None
         self._bound_port = None
 
 

@@ -4,8 +4,8 @@ On AWS the database invokes the broadcaster Lambda (``aws_lambda.invoke``) with
 ``{"source": "postgres", "board": id}``. Locally the feed trigger's NOTIFY carries the
 board id, and this loop calls :meth:`Broadcaster.handle` in-process with that very payload.
 Wake-ups for a board that is already being worked are coalesced into one more run.
-A periodic sweep (the AWS schedule's ``{"source": "sweep"}``) backs up lost wake-ups,
-including a LISTEN connection that dropped and is being re-opened.
+A periodic sweep (what the AWS schedule's ``{"source": "sweep"}`` does) backs up lost
+wake-ups, including a LISTEN connection that dropped and is being re-opened.
 """
 
 from __future__ import annotations
@@ -13,15 +13,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
 
-from broadcast.worker import Broadcaster
+from broadcast.worker import Broadcaster, RoundReport
 
 log = logging.getLogger("leaderboard.runtime.broadcast")
 
 CHANNEL = "lb_events"
+
+
+@dataclass
+class BroadcastStats:
+    """Counters over every broadcaster round run here (served at ``GET /metrics``)."""
+
+    runs: int = 0
+    rounds: int = 0
+    events: int = 0
+    frames: int = 0
+    send_s: float = 0.0
+    """Wall time spent handing frames to the sender."""
+    peak_frames: int = 0
+    """The largest fan-out of one round so far, and how long handing it over took."""
+    peak_send_s: float = 0.0
+    failures: int = 0
+
+    def add(self, report: RoundReport) -> None:
+        self.rounds += 1
+        self.events += report.events
+        self.frames += report.frames
+        self.send_s += report.send_s
+        if report.frames > self.peak_frames:
+            self.peak_frames, self.peak_send_s = report.frames, report.send_s
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["peak_frames_per_s"] = (
+            round(self.peak_frames / self.peak_send_s) if self.peak_send_s > 0 else None
+        )
+        return out
 
 
 class BroadcastLoop:
@@ -31,7 +63,13 @@ class BroadcastLoop:
         self._conn: asyncpg.Connection | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
-        self.rounds = 0
+        self.stats = BroadcastStats()
+        broadcaster.on_round = self.stats.add
+
+    @property
+    def rounds(self) -> int:
+        """Wake-ups handled (each may run several rounds)."""
+        return self.stats.runs
 
     async def start(self) -> None:
         await self._listen()
@@ -57,8 +95,9 @@ class BroadcastLoop:
                 self._dirty.discard(board)
                 try:
                     await self.broadcaster.handle({"source": "postgres", "board": board})
-                    self.rounds += 1
+                    self.stats.runs += 1
                 except Exception:
+                    self.stats.failures += 1
                     log.exception("broadcast round for %s failed", board)
                     await asyncio.sleep(0.5)
                 if board not in self._dirty:
@@ -67,11 +106,17 @@ class BroadcastLoop:
             self._running.pop(board, None)
 
     async def sweep(self) -> None:
-        """The scheduled backstop: re-listen if needed, then handle every lagging board."""
+        """The scheduled backstop: re-listen if needed, then wake every board with work.
+
+        Boards go through :meth:`wake`, so a board already being worked gets one more run
+        rather than a second, concurrent drain. (Pruning the feed is the runtime's own
+        periodic job.)
+        """
         if self._conn is None or self._conn.is_closed():
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._listen()
-        await self.broadcaster.handle({"source": "sweep"})
+        for board in await self.broadcaster.due_boards():
+            self.wake(board)
 
     async def stop(self) -> None:
         for task in list(self._running.values()):

@@ -271,6 +271,7 @@ class Gateway:
         code, reason = int(WSCloseCode.ABNORMAL_CLOSURE), "Connection lost"
         try:
             await ws.prepare(request)
+            live.transport = request.transport
             self.sender.register(live)
             code, reason = await self._serve(ws, live, hs, auth)
         finally:

@@ -6,8 +6,9 @@ reports about it) and the :class:`~connect.sender.Sender` the routes reply throu
 writes frames directly to the socket; an unknown, closing or closed connection raises
 :class:`~core.errors.ConnectionGone`, as a 410 from ``@connections`` does on AWS.
 
-Concurrency: all methods run on the server's event loop. ``send_many`` writes to every
-connection at once (``gather``), never one client after another, and collects the
+Concurrency: all methods run on the server's event loop. ``send_many`` writes each shared
+body's bytes once encoded, straight into every socket with room, and waits on no client:
+a connection with a backed-up buffer is written in a task of its own. It collects the
 connections found gone; any other failure is re-raised after every send finished.
 Frames to one connection are written in call order.
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from core.errors import ConnectionGone
 from core.ids import ConnectionId
@@ -48,6 +49,8 @@ class LiveConnection:
     close_reason: str = ""
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the connection's ``$disconnect`` route has run."""
+    transport: asyncio.Transport | None = None
+    """The socket under ``ws`` (set once the upgrade is done)."""
 
     def touch(self) -> None:
         self.last_active_at = _now()
@@ -55,6 +58,15 @@ class LiveConnection:
     @property
     def is_open(self) -> bool:
         return not self.ws.closed and self.close_code is None
+
+    @property
+    def has_room(self) -> bool:
+        """Whether a write goes straight to the socket buffer, without waiting to drain."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        low, _high = transport.get_write_buffer_limits()
+        return bool(transport.get_write_buffer_size() <= low)
 
 
 class InProcessSender:
@@ -93,33 +105,63 @@ class InProcessSender:
         """Write one text frame; ConnectionGone if the connection is unknown or closed."""
         await self.post(connection_id, data)
 
-    async def post(self, connection_id: str, data: str | bytes) -> None:
-        """Write one frame: text for ``str``, binary for ``bytes``."""
+    async def post(self, connection_id: str, data: str | bytes, *, text: bool = False) -> None:
+        """Write one frame: text for ``str`` (or ``bytes`` with ``text``), else binary."""
         conn = self.get(connection_id)
         try:
             if isinstance(data, str):
                 await conn.ws.send_str(data)
             else:
-                await conn.ws.send_bytes(data)
+                await conn.ws.send_frame(data, WSMsgType.TEXT if text else WSMsgType.BINARY)
         except (ConnectionError, RuntimeError) as exc:
             raise ConnectionGone(f"connection {connection_id!r} is gone: {exc}") from exc
         conn.touch()
 
     async def send_many(self, frames: Sequence[tuple[ConnectionId, str]]) -> list[ConnectionId]:
-        """Write every frame concurrently; the connections found gone, in input order."""
-        results = await asyncio.gather(
-            *(self.send(cid, data) for cid, data in frames), return_exceptions=True
-        )
-        gone: list[ConnectionId] = []
-        failure: BaseException | None = None
-        for (cid, _), result in zip(frames, results, strict=True):
-            if isinstance(result, ConnectionGone):
-                gone.append(cid)
-            elif isinstance(result, BaseException) and failure is None:
-                failure = result
-        if failure is not None:
-            raise failure
-        return gone
+        """Write every frame; the connections found gone, in input order.
+
+        A frame body shared by many connections (a top-10 going to every spectator) is
+        encoded once. Writing to a connection whose socket buffer has room never
+        suspends (no compression, no flow control to wait for), so those frames are
+        written in one pass without a task each; a connection whose buffer is backed up
+        gets its frames in a task of its own, so a slow client never holds up the others.
+        """
+        gone: set[ConnectionId] = set()
+        slow: dict[ConnectionId, list[bytes]] = {}
+        encoded: dict[str, bytes] = {}
+        now = _now()
+        for cid, data in frames:
+            conn = self._live.get(cid)
+            if conn is None or not conn.is_open:
+                gone.add(cid)
+                continue
+            payload = encoded.get(data)
+            if payload is None:
+                payload = encoded[data] = data.encode()
+            if cid in slow or not conn.has_room:
+                slow.setdefault(cid, []).append(payload)
+                continue
+            try:
+                await conn.ws.send_frame(payload, WSMsgType.TEXT)
+            except (ConnectionError, RuntimeError):
+                gone.add(cid)
+                continue
+            conn.last_active_at = now
+        if slow:
+            results = await asyncio.gather(
+                *(self._write_all(cid, payloads) for cid, payloads in slow.items()),
+                return_exceptions=True,
+            )
+            for cid, result in zip(slow, results, strict=True):
+                if isinstance(result, ConnectionGone):
+                    gone.add(cid)
+                elif isinstance(result, BaseException):
+                    raise result
+        return [cid for cid in dict.fromkeys(cid for cid, _ in frames) if cid in gone]
+
+    async def _write_all(self, connection_id: ConnectionId, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            await self.post(connection_id, payload, text=True)
 
     async def close(
         self, connection_id: str, *, code: int = 1000, reason: str = ""

@@ -194,7 +194,7 @@ async def test_a_forced_gap_makes_the_client_resync_and_converge(runtime: LocalR
         first = await anext(stream)
         assert [e.player for e in first.entries] == ["a"]
         # lose a frame: the server believes it already sent seq 999 on this view
-        await rt.store.pool.execute("UPDATE lb_subscription SET last_seq = 999 WHERE kind = 'top'")
+        await rt.store.pool.execute("UPDATE lb_subscription SET last_seq = 999, change_no = nextval('lb_subscription_change') WHERE kind = 'top'")
         await rt.store.submit("arena", [ScoreInput("b", 20)])
         state = await asyncio.wait_for(anext(stream), 10)
         assert state.resynced
