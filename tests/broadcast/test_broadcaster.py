@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -223,3 +224,53 @@ async def test_conflation_sends_at_most_one_frame_per_window_with_the_latest_sta
             rows = await truth(rt, "arena")
             assert [(e["player"], e["score"]) for e in screen.last(top)["entries"]] == rows[:3]
             screen.assert_ordered()
+
+
+async def test_broadcasters_taking_turns_keep_every_view_chained(
+    database_dsn: str, settings: Settings
+) -> None:
+    """Two broadcasters (two Lambda containers) alternate rounds on one board while viewers
+    come and go: each one's warm memory is used only while still current, so every view's
+    frames chain without a gap and end at the truth."""
+    cfg = settings.model_copy(update={"conflation_ms": 0})
+    async with LocalRuntime(cfg, dsn=database_dsn, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
+        await rt.store.submit("arena", [ScoreInput(p, i) for i, p in enumerate(PLAYERS)])
+        svc = rt.services
+        pair = [
+            Broadcaster(
+                store=rt.store, connections=svc.connections, sender=rt.sender, settings=cfg
+            )
+            for _ in range(2)
+        ]
+        async with watcher(rt, "u1") as w1, watcher(rt, None, role="spectator") as ws, \
+                watcher(rt, "u2") as w2:  # fmt: skip
+            v1 = await w1.subscribe({"board": "arena", "view": "me"})
+            vt = await ws.subscribe({"board": "arena", "view": "top", "n": 3})
+            w1.listen()
+            ws.listen()
+            v2 = None
+            for turn in range(8):
+                await rt.store.submit("arena", [ScoreInput(PLAYERS[turn % 4], 100 + turn)])
+                if turn == 3:  # a viewer joins between the two broadcasters' rounds
+                    v2 = await w2.subscribe({"board": "arena", "view": "around", "k": 1})
+                    w2.listen()
+                if turn == 5:  # and a view is taken again (a resubscribe: a new snapshot)
+                    await ws.ws.send(json.dumps({"action": "subscribe", "board": "arena",
+                                                 "view": "top", "n": 3}))  # fmt: skip
+                    await asyncio.sleep(0.1)
+                await pair[turn % 2].drain("arena")
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            rows = await truth(rt, "arena")
+            assert w1.last(v1)["me"] == _expected_me(rows, "u1")
+            assert [(e["player"], e["score"]) for e in ws.last(vt)["entries"]] == rows[:3]
+            assert v2 is not None and w2.last(v2)["me"] == _expected_me(rows, "u2")
+            for w in (w1, w2):
+                w.assert_ordered()
+            # the spectator's second snapshot restarts its chain; each part is unbroken
+            frames = ws.frames[vt]
+            restart = max(i for i, f in enumerate(frames) if f["type"] == "snapshot")
+            for part in (frames[:restart], frames[restart:]):
+                for before, after in itertools.pairwise(part):
+                    assert after["prev_seq"] == before["seq"], (before, after)
