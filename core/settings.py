@@ -4,8 +4,9 @@ Build it once at cold start (``Settings()``) and inject it; tests pass values as
 keyword arguments instead of patching ``os.environ``. A missing required key fails
 at construction with pydantic's message naming it.
 
-On AWS no secret is read from a plain environment variable: ``db_secret_arn`` and
-``jwt_secret_arn`` name Secrets Manager secrets that the AWS adapters resolve.
+On AWS no secret is read from a plain environment variable: ``db_secret_arn``,
+``jwt_secret_arn`` and ``cursor_secret_arn`` name Secrets Manager secrets that the AWS
+adapters resolve.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
         default=None, description="AWS: secret holding the HS256 key."
     )
     jwks_url: str | None = Field(default=None, description="OIDC JWKS URL for RS256/ES256 tokens.")
+    cursor_secret: SecretStr | None = Field(
+        default=None, description="Key material for REST page cursors (else the JWT secret)."
+    )
+    cursor_secret_arn: str | None = Field(
+        default=None, description="AWS: secret holding the REST page-cursor key material."
+    )
     jwt_algorithms: tuple[Literal["HS256", "RS256", "ES256"], ...] = ("HS256",)
     jwt_issuer: str = "leaderboard-local"
     jwt_audience: str = "leaderboard"

@@ -86,6 +86,7 @@ class Functions(Construct):
         vpc: ec2.IVpc,
         database: Database,
         jwt_secret: secretsmanager.ISecret | None,
+        cursor_secret: secretsmanager.ISecret,
         ws_api_id: str,
         ws_stage: str,
     ) -> None:
@@ -137,6 +138,9 @@ class Functions(Construct):
         environments[Fn.BROADCASTER] = dataclasses.replace(
             with_db, broadcast_function_name=self.broadcaster_name
         )
+        environments[Fn.REST] = dataclasses.replace(
+            with_db, cursor_secret_arn=cursor_secret.secret_arn
+        )
         environments[Fn.MIGRATE] = dataclasses.replace(
             with_db, database_url=database.direct_dsn, reader_url=None, db_pool_max=1
         )
@@ -155,6 +159,8 @@ class Functions(Construct):
                     jwt_secret.grant_read(function)
             else:
                 database.secret.grant_read(function)
+            if fn is Fn.REST:
+                cursor_secret.grant_read(function)
 
     def _function(
         self,

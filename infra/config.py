@@ -317,6 +317,7 @@ class LambdaEnvironment:
     db_pool_min: int | None = None
     db_pool_max: int | None = None
     jwt_secret_arn: str | None = None
+    cursor_secret_arn: str | None = None
     jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None

@@ -73,6 +73,7 @@ class LeaderboardStack(Stack):
             lambda_endpoint=network.lambda_endpoint,
         )
         jwt_secret = None if config.jwks_url else self._jwt_secret(config)
+        cursor_secret = self._cursor_secret(config)
         websocket = WebSocketFrontDoor(self, "WebSocket", config=config)
         compute = Functions(
             self,
@@ -82,6 +83,7 @@ class LeaderboardStack(Stack):
             vpc=network.vpc,
             database=database,
             jwt_secret=jwt_secret,
+            cursor_secret=cursor_secret,
             ws_api_id=websocket.api.api_id,
             ws_stage=websocket.stage.stage_name,
         )
@@ -157,6 +159,25 @@ class LeaderboardStack(Stack):
     @staticmethod
     def _log_removal(config: StageConfig) -> RemovalPolicy:
         return RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
+
+    def _cursor_secret(self, config: StageConfig) -> secretsmanager.Secret:
+        """Key material for the REST API's signed page cursors (read by that function only);
+        generated here whether tokens are HS256 or come from a JWKS issuer."""
+        secret = secretsmanager.Secret(
+            self,
+            "CursorSecret",
+            description=f"leaderboard {config.stage}: key material for REST page cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            reason="Signs short-lived page cursors only; rotating it just makes clients restart "
+            "from the first page, so it is rotated by an operator when needed, not on a schedule.",
+        )
+        return secret
 
     def _jwt_secret(self, config: StageConfig) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(

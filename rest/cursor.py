@@ -10,11 +10,13 @@ HMAC-SHA256 over ``payload``. A cursor that does not decode, verify or parse rai
 :class:`~core.errors.BadRequest` (``invalid_cursor``); the MAC is compared in constant
 time before the payload is parsed.
 
-The key: the settings have no cursor secret of their own, so the key is derived from
-the JWT HS256 secret with a domain-separation label,
-``HMAC-SHA256(key=jwt_secret, msg=CURSOR_KEY_LABEL)``; a cursor MAC can never be used
-as a token signature or the other way round. Rotating the JWT secret invalidates
-outstanding cursors (clients restart from the first page).
+The key is derived with a domain-separation label,
+``HMAC-SHA256(key=secret, msg=CURSOR_KEY_LABEL)``, from the deployment's cursor secret
+(``cursor_secret``, or on AWS the Secrets Manager secret ``cursor_secret_arn``, which the
+stack generates and grants to the REST function alone), else, for a self-hosted setup
+with one HS256 secret, from the JWT secret; a cursor MAC can never be used as a token
+signature or the other way round. Rotating the secret invalidates outstanding cursors
+(clients restart from the first page).
 """
 
 from __future__ import annotations
@@ -45,20 +47,26 @@ def derive_cursor_key(secret: str) -> bytes:
 
 
 def cursor_key(settings: Settings) -> bytes:
-    """The cursor key of a deployment: from ``jwt_secret``, else from ``jwt_secret_arn``.
+    """The cursor key of a deployment: from its cursor secret (the value, else the
+    Secrets Manager ARN), else from its JWT HS256 secret (the value, else the ARN).
 
-    Raises :class:`~core.errors.ServerError` (``misconfigured``) when neither is set
-    (a JWKS-only deployment needs a shared secret for cursors too).
+    Raises :class:`~core.errors.ServerError` (``misconfigured``) when none is set.
     """
-    if settings.jwt_secret is not None:
-        return derive_cursor_key(settings.jwt_secret.get_secret_value())
-    if settings.jwt_secret_arn is not None:
-        from authorizer.jwt_secret import SecretsManagerSecret
+    for value, arn in (
+        (settings.cursor_secret, settings.cursor_secret_arn),
+        (settings.jwt_secret, settings.jwt_secret_arn),
+    ):
+        if value is not None:
+            return derive_cursor_key(value.get_secret_value())
+        if arn is not None:
+            from authorizer.jwt_secret import SecretsManagerSecret
 
-        fetch = SecretsManagerSecret(secret_arn=settings.jwt_secret_arn, region=settings.aws_region)
-        return derive_cursor_key(fetch())
+            return derive_cursor_key(
+                SecretsManagerSecret(secret_arn=arn, region=settings.aws_region)()
+            )
     raise ServerError(
-        "no key for page cursors: expected LEADERBOARD_JWT_SECRET or LEADERBOARD_JWT_SECRET_ARN",
+        "no key for page cursors: expected LEADERBOARD_CURSOR_SECRET(_ARN) "
+        "or LEADERBOARD_JWT_SECRET(_ARN)",
         code="misconfigured",
     )
 

@@ -76,3 +76,16 @@ def prod(tmp_path_factory: pytest.TempPathFactory, lambda_asset: Path) -> Synthe
     """The prod stage with custom domains and the GitHub deploy role."""
     context = {"stage": "prod", "githubRepository": "example/leaderboard", **DOMAIN_CONTEXT}
     return _synthesize(tmp_path_factory.mktemp("prod"), lambda_asset, context)
+
+
+@pytest.fixture(scope="session")
+def cognito(tmp_path_factory: pytest.TempPathFactory, lambda_asset: Path) -> Synthesized:
+    """The dev stage with tokens from a JWKS issuer (Cognito): no shared HS256 secret."""
+    context = {
+        "stage": "dev",
+        "leaderboard:dev": {
+            "jwks_url": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json",
+            "jwt_issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+        },
+    }
+    return _synthesize(tmp_path_factory.mktemp("cognito"), lambda_asset, context)

@@ -391,3 +391,44 @@ def test_custom_domains_with_context(prod: Synthesized) -> None:
             "AWS::Route53::RecordSet",
             {"Name": name, "Type": "A", "HostedZoneId": "Z0123456789EXAMPLE"},
         )
+
+
+def _secret_readers(synth: Synthesized, secret_id: str) -> set[str]:
+    """Logical ids of the roles whose policies allow reading the secret ``secret_id``."""
+    readers: set[str] = set()
+    for policy in resources(synth, "AWS::IAM::Policy").values():
+        props = policy["Properties"]
+        for statement in props["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            actions = actions if isinstance(actions, list) else [actions]
+            if "secretsmanager:GetSecretValue" in actions and {"Ref": secret_id} in (
+                statement["Resource"] if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            ):  # fmt: skip
+                readers.update(role["Ref"] for role in props["Roles"])
+    return readers
+
+
+def _role_of(synth: Synthesized, fn: Fn) -> str:
+    _, function = function_by_handler(synth, fn)
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+@pytest.mark.parametrize("stage", ["dev", "cognito"])
+def test_rest_alone_reads_the_page_cursor_secret(
+    stage: str, dev: Synthesized, cognito: Synthesized
+) -> None:
+    """Page cursors are signed with a generated secret that only the REST function may read,
+    whether tokens are HS256 or come from a JWKS issuer (which has no shared secret)."""
+    synth = {"dev": dev, "cognito": cognito}[stage]
+    found = resources(synth, "AWS::SecretsManager::Secret",
+                      {"Description": Match.string_like_regexp("page cursors")})  # fmt: skip
+    assert len(found) == 1
+    secret_id = next(iter(found))
+    _, rest = function_by_handler(synth, Fn.REST)
+    env = rest["Properties"]["Environment"]["Variables"]
+    assert env["LEADERBOARD_CURSOR_SECRET_ARN"] == {"Ref": secret_id}
+    assert _secret_readers(synth, secret_id) == {_role_of(synth, Fn.REST)}
+    jwt = resources(synth, "AWS::SecretsManager::Secret",
+                    {"Description": Match.string_like_regexp("HS256")})  # fmt: skip
+    assert len(jwt) == (0 if stage == "cognito" else 1)

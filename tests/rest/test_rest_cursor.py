@@ -65,8 +65,21 @@ def test_key_is_domain_separated_from_the_jwt_secret() -> None:
     assert cursor_key(Settings(jwt_secret=SECRET)) == key  # type: ignore[arg-type]
 
 
+def test_a_cursor_secret_serves_deployments_without_a_shared_jwt_secret() -> None:
+    """A JWKS (Cognito) deployment has no HS256 secret: its own cursor secret keys the
+    cursors, and where both exist the cursor secret wins."""
+    other = "cursor-secret-cursor-secret-cursor-secret-1"
+    key = derive_cursor_key(other)
+    assert cursor_key(Settings(jwt_secret=None, cursor_secret=other)) == key  # type: ignore[arg-type]
+    assert cursor_key(Settings(jwt_secret=SECRET, cursor_secret=other)) == key  # type: ignore[arg-type]
+    signed = CursorCodec(key).encode(POSITION)
+    assert CursorCodec(cursor_key(Settings(cursor_secret=other))).decode(signed) == POSITION  # type: ignore[arg-type]
+    with pytest.raises(BadRequest):
+        codec().decode(signed)
+
+
 def test_no_secret_is_a_configuration_error() -> None:
-    """Without a JWT secret (or its ARN) there is no cursor key: misconfigured."""
+    """Without a cursor or JWT secret (or their ARNs) there is no cursor key: misconfigured."""
     with pytest.raises(ServerError) as caught:
         cursor_key(Settings(jwt_secret=None, jwt_secret_arn=None))
     assert caught.value.code == "misconfigured"
