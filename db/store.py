@@ -358,9 +358,9 @@ class Store:
         pool = await create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         reader = None
         if reader_dsn and reader_dsn != dsn:
-            reader = await create_pool(
-                reader_dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-            )
+            # connects on first use: a replica that is down when a Lambda starts costs its
+            # reads a failover to the primary (rest.reads), not the whole cold start
+            reader = await create_pool(reader_dsn, min_size=0, max_size=settings.db_pool_max)
         return cls(pool, settings=settings, read_pool=reader)
 
     async def close(self) -> None:

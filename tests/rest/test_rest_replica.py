@@ -221,3 +221,34 @@ async def test_replica_down_fails_over_with_a_warning(
     await asyncio.sleep(0.35)
     status, _, body = await client.get("/v1/boards/rp-failover/top")
     assert status == 200 and gateway.services.reads.replica_usable()
+
+
+async def test_a_replica_down_at_start_costs_only_a_failover(
+    migrated: EmbeddedCluster, settings_rest: Settings, http: aiohttp.ClientSession
+) -> None:
+    """A service (a cold Lambda) started while its replica is unreachable still starts,
+    answers from the primary, and reads from the replica once it is reachable."""
+    assert migrated.replica is not None
+    relay = TcpRelay(migrated.replica.port)
+    port = await relay.start()
+    await relay.cut()  # the replica's address now refuses connections
+    reader_dsn = migrated.replica.dsn.replace(f":{migrated.replica.port}/", f":{port}/")
+    gateways: list[RestGateway] = []
+    runtime = LocalRuntime(
+        settings_rest, dsn=migrated.primary.dsn, reader_dsn=reader_dsn, broadcast=False,
+        mounts=[lambda app, svc: gateways.append(install_rest(app, svc, cooldown_s=0.3))],
+    )  # fmt: skip
+    async with runtime:
+        client = Client(runtime.http_url, http, token(settings_rest))
+        await seed_board(runtime.store, "rp-cold", 3)
+        await sequenced(runtime.store)
+        status, _, body = await client.get("/v1/boards/rp-cold/top")
+        assert status == 200, body
+        assert [e["player_id"] for e in body["entries"]] == ["p001", "p002", "p003"]
+        assert not gateways[0].services.reads.replica_usable()
+        await relay.start(port)
+        await settle(runtime.store)
+        await asyncio.sleep(0.35)
+        status, _, _ = await client.get("/v1/boards/rp-cold/top")
+        assert status == 200 and gateways[0].services.reads.replica_usable()
+    await relay.cut()
