@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
+from websockets.frames import Frame, Opcode
 
 from core.errors import ConnectionGone
 from core.ids import ConnectionId
@@ -72,7 +73,8 @@ class LiveConnection:
 class InProcessSender:
     """Live connections by id, and the Sender port over them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slow_write_timeout_s: float = 5.0) -> None:
+        self.slow_write_timeout_s = slow_write_timeout_s
         self._live: dict[ConnectionId, LiveConnection] = {}
 
     # --- registry -----------------------------------------------------------------
@@ -121,14 +123,17 @@ class InProcessSender:
         """Write every frame; the connections found gone, in input order.
 
         A frame body shared by many connections (a top-10 going to every spectator) is
-        encoded once. Writing to a connection whose socket buffer has room never
-        suspends (no compression, no flow control to wait for), so those frames are
-        written in one pass without a task each; a connection whose buffer is backed up
-        gets its frames in a task of its own, so a slow client never holds up the others.
+        framed once (``websockets``' frame serializer: an unmasked text frame, as a
+        server sends it; no compression is ever negotiated) and the same bytes are
+        written to every socket with room, in one pass, without a task each: one
+        ``send()`` per connection is all the work left. A connection whose buffer is
+        backed up gets its frames through aiohttp's writer in a task of its own, so a
+        slow client never holds up the others.
         """
         gone: set[ConnectionId] = set()
         slow: dict[ConnectionId, list[bytes]] = {}
         encoded: dict[str, bytes] = {}
+        framed: dict[bytes, bytes] = {}
         now = _now()
         for cid, data in frames:
             conn = self._live.get(cid)
@@ -138,14 +143,16 @@ class InProcessSender:
             payload = encoded.get(data)
             if payload is None:
                 payload = encoded[data] = data.encode()
-            if cid in slow or not conn.has_room:
+            transport = conn.transport
+            if cid in slow or transport is None or not conn.has_room:
                 slow.setdefault(cid, []).append(payload)
                 continue
-            try:
-                await conn.ws.send_frame(payload, WSMsgType.TEXT)
-            except (ConnectionError, RuntimeError):
-                gone.add(cid)
-                continue
+            wire = framed.get(payload)
+            if wire is None:
+                wire = framed[payload] = Frame(Opcode.TEXT, payload).serialize(
+                    mask=False, extensions=[]
+                )
+            transport.write(wire)  # the whole frame, as aiohttp's writer writes one
             conn.last_active_at = now
         if slow:
             results = await asyncio.gather(
@@ -160,8 +167,21 @@ class InProcessSender:
         return [cid for cid in dict.fromkeys(cid for cid, _ in frames) if cid in gone]
 
     async def _write_all(self, connection_id: ConnectionId, payloads: list[bytes]) -> None:
-        for payload in payloads:
-            await self.post(connection_id, payload, text=True)
+        """Write a backed-up connection's frames in order; a client that does not read
+        them within ``slow_write_timeout_s`` is closed (1001) and reported gone, so one
+        stalled reader never stalls a broadcaster."""
+        try:
+            async with asyncio.timeout(self.slow_write_timeout_s):
+                for payload in payloads:
+                    await self.post(connection_id, payload, text=True)
+        except TimeoutError:
+            # a close handshake would wait on the same full buffer: drop the socket
+            log.warning("dropping %s: it did not read its frames in time", connection_id)
+            conn = self._live.get(connection_id)
+            if conn is not None and conn.transport is not None:
+                conn.close_code, conn.close_reason = 1006, "stopped reading"
+                conn.transport.abort()
+            raise ConnectionGone(f"connection {connection_id!r} stopped reading") from None
 
     async def close(
         self, connection_id: str, *, code: int = 1000, reason: str = ""

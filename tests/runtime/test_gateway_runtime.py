@@ -163,6 +163,32 @@ async def test_send_many_writes_concurrently_and_collects_gone_connections(
         assert got == {"one", "two"}
 
 
+async def test_a_client_that_stops_reading_is_dropped_not_waited_for(
+    runtime: LocalRuntime,
+) -> None:
+    """Frames to a client whose socket backs up wait a bounded time; then that client is
+    dropped and reported gone, while a reading client got its frames."""
+    runtime.sender.slow_write_timeout_s = 1.0
+    async with open_ws(runtime.ws_url, token(runtime.settings, "a")) as a, \
+            open_ws(runtime.ws_url, token(runtime.settings, "s"), max_queue=1) as stalled:  # fmt: skip
+        await eventually(lambda: _live(runtime, 2))
+        owner = {c.connection_id: (await runtime.services.connections.get(c.connection_id))
+                 .principal.player_id for c in runtime.sender}  # fmt: skip
+        reader = next(cid for cid, player in owner.items() if player == "a")
+        staller = next(cid for cid, player in owner.items() if player == "s")
+        big = json.dumps("x" * 30_000)
+        frames = [(reader, '"hello"')] + [(staller, big)] * 300  # ~9 MB: past any buffer
+        started = asyncio.get_running_loop().time()
+        gone = await runtime.sender.send_many(frames)
+        assert asyncio.get_running_loop().time() - started < 10
+        assert gone == [staller]
+        assert json.loads(await asyncio.wait_for(a.recv(), 10)) == "hello"
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(stalled.recv(), 20)
+        await eventually(lambda: _live(runtime, 1))
+
+
 async def _live(rt: LocalRuntime, n: int) -> bool:
     return len(rt.sender) == n
 
