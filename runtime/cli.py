@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--spectators", type=int, default=1000, help="push: top-10 watchers")
     bench.add_argument("--tickers", type=int, default=1000, help="push: me tickers")
     bench.add_argument("--rate", type=float, default=1000.0, help="push: submits per second")
+    bench.add_argument(
+        "--conflation-ms", type=int, default=100, help="push: the server's conflation window"
+    )
     bench.set_defaults(func=cmd_bench)
     return parser
 
