@@ -7,7 +7,8 @@
 #   - Debian's chromium for the browser tests (tests/web drive it through Playwright by
 #     its path; Playwright's own browser download is never used)
 #   - ruff, mypy, then pytest over every suite; any skipped test fails the run
-#   - the db suite again against PostgreSQL 15 on 127.0.0.1:5432 when one answers there
+#   - the db and broadcaster suites again against PostgreSQL 15 on 127.0.0.1:5432 when one
+#     answers there (the broadcaster's SQL: feed, cursors, warm-state fingerprints)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,7 @@ echo "== pytest (all suites, embedded PostgreSQL)"
 export LEADERBOARD_FAIL_ON_SKIP=1
 "$VENV_PY" -m pytest "$@"
 
-echo "== pytest (db suite, PostgreSQL on 127.0.0.1:5432)"
+echo "== pytest (db and broadcaster suites, PostgreSQL on 127.0.0.1:5432)"
 if "$VENV_PY" - <<'PY'
 import asyncio, sys
 import asyncpg
@@ -54,7 +55,7 @@ except Exception as exc:
 PY
 then
     LEADERBOARD_TEST_DSN=postgresql://postgres@127.0.0.1:5432/postgres \
-        "$VENV_PY" -m pytest tests/db -q
+        "$VENV_PY" -m pytest tests/db tests/broadcast -q
 else
     echo "SKIPPED the compatibility leg: no PostgreSQL answers on 127.0.0.1:5432"
 fi
