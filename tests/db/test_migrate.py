@@ -31,3 +31,47 @@ async def test_concurrent_migrators_apply_each_file_once(pg_server: PgServer) ->
     finally:
         await admin.execute('DROP DATABASE IF EXISTS "lb_migrate_race" WITH (FORCE)')
         await admin.close()
+
+
+async def test_ladders_older_than_their_kept_totals_get_them_from_their_blocks(
+    pg_server: PgServer,
+) -> None:
+    """Upgrading a database with ladders to 0009 gives each ladder a kept total equal to its
+    blocks, and entry counts stay exact through later folds and splits."""
+    from core.boards import BoardSpec
+    from core.ranking import ScoreInput
+    from core.settings import Settings
+    from db.compaction import compact
+    from db.migrate import CREATE_LEDGER, RECORD_APPLIED
+    from db.store import Store
+
+    name = "lb_migrate_totals"
+    admin = await asyncpg.connect(pg_server.admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(pg_server.dsn_for(name))
+        await conn.execute(CREATE_LEDGER)
+        for m in load_migrations():
+            if m.version < 9:
+                await conn.execute(m.sql)
+                await conn.execute(RECORD_APPLIED, m.version, m.name)
+        store = await Store.open(Settings(), dsn=pg_server.dsn_for(name))
+        await store.create_board(BoardSpec(id="old"))
+        n = await conn.fetchval("SELECT season_no FROM lb_season WHERE board_id = 'old'")
+        for start in range(0, 3000, 500):
+            await store.submit("old", [ScoreInput(f"p{i}", i % 97) for i in range(start, start + 500)],
+                               with_ranks=False)  # fmt: skip
+            await compact(store.pool, n)
+        await store.submit("old", [ScoreInput(f"late{i}", 5) for i in range(50)])  # pending
+        assert 9 in await migrate(conn)
+        blocks = await conn.fetchval("SELECT sum(cnt) FROM lb_rank_block WHERE season_no = $1", n)
+        assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == blocks
+        assert (await store.fetch_top("old", limit=1)).total == 3050
+        await compact(store.pool, n)
+        assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == 3050
+        await store.close()
+        await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -154,6 +154,11 @@ async def test_ranks_survive_splits_and_merges_with_everyone_tied(store: Store) 
         assert await store.fetch_rank("ties", player) == 200 + stayed.index(player) + 1
     total = await store.pool.fetchval("SELECT sum(cnt) FROM lb_rank_bucket WHERE season_no=$1", n)
     assert total == 20_000
+    # the ladder's kept total follows every fold, split and merge of its blocks
+    blocks = await store.pool.fetchval("SELECT sum(cnt) FROM lb_rank_block WHERE season_no=$1", n)
+    kept = await store.pool.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no=$1", n)
+    assert kept == blocks == 20_000
+    assert await store.pool.fetchval("SELECT count(*) FROM lb_rank_block WHERE season_no=$1", n) > 1
 
 
 async def test_large_batches_get_exact_ranks_with_pending_deltas(store: Store) -> None:
