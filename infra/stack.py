@@ -163,35 +163,34 @@ class LeaderboardStack(Stack):
     def _cursor_secret(self, config: StageConfig) -> secretsmanager.Secret:
         """Key material for the REST API's signed page cursors (read by that function only);
         generated here whether tokens are HS256 or come from a JWKS issuer."""
-        secret = secretsmanager.Secret(
-            self,
+        return self._generated_secret(
             "CursorSecret",
-            description=f"leaderboard {config.stage}: key material for REST page cursors",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
+            f"leaderboard {config.stage}: key material for REST page cursors",
+            rotation="Signs short-lived page cursors only; rotating it just makes clients "
+            "restart from the first page, so it is rotated by an operator when needed, not on "
+            "a schedule.",
         )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            reason="Signs short-lived page cursors only; rotating it just makes clients restart "
-            "from the first page, so it is rotated by an operator when needed, not on a schedule.",
-        )
-        return secret
 
     def _jwt_secret(self, config: StageConfig) -> secretsmanager.Secret:
+        return self._generated_secret(
+            "JwtSecret",
+            f"leaderboard {config.stage}: HS256 key shared with the token issuer",
+            rotation="An HS256 signing key shared with the token issuer: rotating it "
+            "invalidates every live token, so rotation is coordinated with the issuer, not "
+            "scheduled here.",
+        )
+
+    def _generated_secret(
+        self, construct_id: str, description: str, *, rotation: str
+    ) -> secretsmanager.Secret:
+        """A 64-character generated secret; ``rotation`` says why it has no schedule."""
         secret = secretsmanager.Secret(
             self,
-            "JwtSecret",
-            description=f"leaderboard {config.stage}: HS256 key shared with the token issuer",
+            construct_id,
+            description=description,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
         )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            reason="An HS256 signing key shared with the token issuer: rotating it invalidates "
-            "every live token, so rotation is coordinated with the issuer, not scheduled here.",
-        )
+        acknowledge(secret, "AwsSolutions-SMG4", reason=rotation)
         return secret

@@ -171,6 +171,19 @@ class TcpRelay:
         await self.server.wait_closed()
 
 
+def relayed_runtime(
+    migrated: EmbeddedCluster, settings: Settings, port: int, gateways: list[RestGateway]
+) -> LocalRuntime:
+    """A runtime reading the replica through the relay on ``port`` (0.3 s cooldown); its
+    REST gateway lands in ``gateways`` once started."""
+    assert migrated.replica is not None
+    reader_dsn = migrated.replica.dsn.replace(f":{migrated.replica.port}/", f":{port}/")
+    return LocalRuntime(
+        settings, dsn=migrated.primary.dsn, reader_dsn=reader_dsn, broadcast=False,
+        mounts=[lambda app, svc: gateways.append(install_rest(app, svc, cooldown_s=0.3))],
+    )  # fmt: skip
+
+
 @pytest.fixture
 async def relayed(
     migrated: EmbeddedCluster, settings_rest: Settings
@@ -179,13 +192,8 @@ async def relayed(
     assert migrated.replica is not None
     relay = TcpRelay(migrated.replica.port)
     port = await relay.start()
-    reader_dsn = migrated.replica.dsn.replace(f":{migrated.replica.port}/", f":{port}/")
     gateways: list[RestGateway] = []
-    runtime = LocalRuntime(
-        settings_rest, dsn=migrated.primary.dsn, reader_dsn=reader_dsn, broadcast=False,
-        mounts=[lambda app, svc: gateways.append(install_rest(app, svc, cooldown_s=0.3))],
-    )  # fmt: skip
-    async with runtime:
+    async with relayed_runtime(migrated, settings_rest, port, gateways) as runtime:
         yield runtime, gateways[0], relay, port
     with contextlib.suppress(Exception):
         await relay.cut()
@@ -232,13 +240,8 @@ async def test_a_replica_down_at_start_costs_only_a_failover(
     relay = TcpRelay(migrated.replica.port)
     port = await relay.start()
     await relay.cut()  # the replica's address now refuses connections
-    reader_dsn = migrated.replica.dsn.replace(f":{migrated.replica.port}/", f":{port}/")
     gateways: list[RestGateway] = []
-    runtime = LocalRuntime(
-        settings_rest, dsn=migrated.primary.dsn, reader_dsn=reader_dsn, broadcast=False,
-        mounts=[lambda app, svc: gateways.append(install_rest(app, svc, cooldown_s=0.3))],
-    )  # fmt: skip
-    async with runtime:
+    async with relayed_runtime(migrated, settings_rest, port, gateways) as runtime:
         client = Client(runtime.http_url, http, token(settings_rest))
         await seed_board(runtime.store, "rp-cold", 3)
         await sequenced(runtime.store)
