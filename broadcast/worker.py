@@ -178,21 +178,12 @@ class Broadcaster:
         self.window_s = settings.conflation_ms / 1000
 
     async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The handler payload: ``{"board": id}`` (a wake-up), ``{"source": "sweep"}`` (every
-        board with work, or just ``"board"``), or ``{"source": "fanout", "shard": ...}``
-        (part of a large fan-out handed over).
-
-        A wake-up for a board nobody watches does nothing: sequencing takes the board's
-        write lock exclusively, which makes its writers wait, and there is nobody to push
-        to. The sweep still sequences such boards and moves their cursor on.
-        """
+        """The handler payload: ``{"board": id}`` (a wake-up), ``{"source": "sweep"}``, or
+        ``{"source": "fanout", "shard": ...}`` (part of a large fan-out handed over)."""
         if event.get("source") == "fanout":
             return await self.deliver_shard(event["shard"])
-        sweep = event.get("source") == "sweep"
         if event.get("board"):
             boards = [str(event["board"])]
-            if not sweep and (await self.connections.fingerprint(boards[0]))[0] == 0:
-                boards = []
         else:
             # the scheduled sweep: catch lost wake-ups, keep the feed within retention
             boards = await self.due_boards()

@@ -149,12 +149,7 @@ def _view_player(msg: SubscribeMessage, principal: Principal) -> PlayerId | None
 async def snapshot_for(
     svc: RouteServices, msg: SubscribeMessage, principal: Principal
 ) -> SnapshotFrame:
-    """The current state of the view a subscribe names (also used to resync).
-
-    The board is sequenced first, so the seq a snapshot claims covers every score
-    committed before it: a board nobody watched may have unnumbered events (the
-    broadcaster leaves those to its sweep)."""
-    await svc.store.sequence(msg.board)
+    """The current state of the view a subscribe names (also used to resync)."""
     if msg.view == "top":
         if msg.n > svc.settings.view_top_max:
             raise BadRequest(

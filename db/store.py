@@ -38,7 +38,7 @@ from core.ranking import (
 from core.settings import Settings
 from core.views import Ticker, rewind, rewind_key
 from db.errors import translated
-from db.feed import event_from_row, sequence
+from db.feed import event_from_row
 
 INSERT_BOARD: Final = """
 WITH b AS (
@@ -404,11 +404,6 @@ class Store:
         if row is None:
             raise NotFound(f"unknown board {bid!r}", code="unknown_board")
         return _board(row)
-
-    async def sequence(self, board: str) -> int:
-        """Number the board's committed, not yet numbered change events (waiting for its
-        in-flight writers); returns its latest seq (0 for an unknown board)."""
-        return await sequence(self.pool, board)
 
     async def get_board(self, board: str, *, replica: bool = False) -> Board:
         bid = board_id(board)

@@ -62,7 +62,7 @@ class BroadcastLoop:
         self.dsn = dsn
         self._conn: asyncpg.Connection | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._dirty: dict[str, str] = {}  # boards to run once more, with the source
+        self._dirty: set[str] = set()
         self.stats = BroadcastStats()
         broadcaster.on_round = self.stats.add
 
@@ -82,21 +82,19 @@ class BroadcastLoop:
     def _notified(self, _conn: Any, _pid: int, _channel: str, board: str) -> None:
         self.wake(board)
 
-    def wake(self, board: str, *, source: str = "postgres") -> None:
+    def wake(self, board: str) -> None:
         """Run the broadcaster for ``board`` now, or once more after the current run."""
         if board in self._running:
-            self._dirty[board] = "sweep" if "sweep" in (source, self._dirty.get(board)) else source
+            self._dirty.add(board)
             return
-        self._running[board] = asyncio.create_task(
-            self._run(board, source), name=f"broadcast:{board}"
-        )
+        self._running[board] = asyncio.create_task(self._run(board), name=f"broadcast:{board}")
 
-    async def _run(self, board: str, source: str) -> None:
+    async def _run(self, board: str) -> None:
         try:
             while True:
-                source = self._dirty.pop(board, source)
+                self._dirty.discard(board)
                 try:
-                    await self.broadcaster.handle({"source": source, "board": board})
+                    await self.broadcaster.handle({"source": "postgres", "board": board})
                     self.stats.runs += 1
                 except Exception:
                     self.stats.failures += 1
@@ -118,7 +116,7 @@ class BroadcastLoop:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._listen()
         for board in await self.broadcaster.due_boards():
-            self.wake(board, source="sweep")
+            self.wake(board)
 
     async def stop(self) -> None:
         for task in list(self._running.values()):
