@@ -256,7 +256,9 @@ class Broadcaster:
             await conn.execute(BOARD_LOCK, board)
             cursor, rounds = await feed.lock_cursor_state(conn, CONSUMER, board)
             info = await conn.fetchrow(BOARD_INFO, board)
-            if info is None:
+            if info is None:  # the board is gone: so is what this process kept of it
+                self._warm.pop(board, None)
+                self._parsed.pop(board, None)
                 return report
             warm = await self._subscriptions(conn, board, rounds)
             self._warm[board] = warm

@@ -54,8 +54,12 @@ from runtime.inprocess import InProcessSender
 
 log = logging.getLogger("leaderboard.runtime")
 
-BACKGROUND_POOL: Final = 4
-"""Connections of the broadcaster and maintenance pool (separate from the routes' pool)."""
+BROADCAST_CONCURRENCY: Final = 3
+"""Boards whose broadcaster rounds may run at once (each holds up to two connections)."""
+BACKGROUND_POOL: Final = 2 * BROADCAST_CONCURRENCY + 2
+"""Connections of the broadcaster and maintenance pool (separate from the routes' pool):
+enough for every concurrent round's two plus the maintenance job, so they never wait on
+each other for a connection."""
 
 Mount = Callable[[web.Application, RouteServices], None]
 """Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
@@ -244,6 +248,7 @@ class LocalRuntime:
                     settings=self.settings,
                 ),
                 dsn=dsn,
+                concurrency=BROADCAST_CONCURRENCY,
             )
         app = web.Application()
         gateway.install(app)

@@ -57,9 +57,14 @@ class BroadcastStats:
 
 
 class BroadcastLoop:
-    def __init__(self, broadcaster: Broadcaster, *, dsn: str) -> None:
+    """Runs the broadcaster per board on wake-ups: one run at a time per board, at most
+    ``concurrency`` boards at once (a round holds its transaction's connection and reads
+    on a second one, so the pool must have room for all of them)."""
+
+    def __init__(self, broadcaster: Broadcaster, *, dsn: str, concurrency: int = 2) -> None:
         self.broadcaster = broadcaster
         self.dsn = dsn
+        self._slots = asyncio.Semaphore(concurrency)
         self._conn: asyncpg.Connection | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
@@ -94,7 +99,8 @@ class BroadcastLoop:
             while True:
                 self._dirty.discard(board)
                 try:
-                    await self.broadcaster.handle({"source": "postgres", "board": board})
+                    async with self._slots:
+                        await self.broadcaster.handle({"source": "postgres", "board": board})
                     self.stats.runs += 1
                 except Exception:
                     self.stats.failures += 1

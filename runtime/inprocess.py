@@ -7,16 +7,17 @@ writes frames directly to the socket; an unknown, closing or closed connection r
 :class:`~core.errors.ConnectionGone`, as a 410 from ``@connections`` does on AWS.
 
 Concurrency: all methods run on the server's event loop. ``send_many`` writes each shared
-body's bytes once encoded, straight into every socket with room, and waits on no client:
-a connection with a backed-up buffer is written in a task of its own. It collects the
-connections found gone; any other failure is re-raised after every send finished.
-Frames to one connection are written in call order.
+body's bytes once framed, straight into every socket with room, and waits on no client:
+a connection with a backed-up socket gets its frames queued in its outbox, drained by a
+task of its own, and is dropped if the outbox overflows or stays stuck. Frames to one
+connection are written in call order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,10 @@ class LiveConnection:
     """Set once the connection's ``$disconnect`` route has run."""
     transport: asyncio.Transport | None = None
     """The socket under ``ws`` (set once the upgrade is done)."""
+    outbox: deque[bytes] = field(default_factory=deque)
+    """Frames waiting for a backed-up socket, in order (see ``InProcessSender.send_many``)."""
+    outbox_bytes: int = 0
+    drainer: asyncio.Task[None] | None = None
 
     def touch(self) -> None:
         self.last_active_at = _now()
@@ -73,8 +78,11 @@ class LiveConnection:
 class InProcessSender:
     """Live connections by id, and the Sender port over them."""
 
-    def __init__(self, *, slow_write_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, *, slow_write_timeout_s: float = 5.0, outbox_limit_bytes: int = 1 << 20
+    ) -> None:
         self.slow_write_timeout_s = slow_write_timeout_s
+        self.outbox_limit_bytes = outbox_limit_bytes
         self._live: dict[ConnectionId, LiveConnection] = {}
 
     # --- registry -----------------------------------------------------------------
@@ -120,18 +128,20 @@ class InProcessSender:
         conn.touch()
 
     async def send_many(self, frames: Sequence[tuple[ConnectionId, str]]) -> list[ConnectionId]:
-        """Write every frame; the connections found gone, in input order.
+        """Write every frame without waiting on any client; the connections found gone
+        (unknown, closed, or dropped for a full outbox), in input order.
 
         A frame body shared by many connections (a top-10 going to every spectator) is
         framed once (``websockets``' frame serializer: an unmasked text frame, as a
         server sends it; no compression is ever negotiated) and the same bytes are
         written to every socket with room, in one pass, without a task each: one
-        ``send()`` per connection is all the work left. A connection whose buffer is
-        backed up gets its frames through aiohttp's writer in a task of its own, so a
-        slow client never holds up the others.
+        ``send()`` per connection is all the work left. A connection whose socket is
+        backed up gets its frames queued, in order, in its outbox, which a task of its
+        own drains; the caller (a broadcaster round holding its board's lock) never
+        waits for it. A client that lets its outbox pass ``outbox_limit_bytes``, or
+        leaves it stuck for ``slow_write_timeout_s``, is dropped.
         """
         gone: set[ConnectionId] = set()
-        slow: dict[ConnectionId, list[bytes]] = {}
         encoded: dict[str, bytes] = {}
         framed: dict[bytes, bytes] = {}
         now = _now()
@@ -144,8 +154,9 @@ class InProcessSender:
             if payload is None:
                 payload = encoded[data] = data.encode()
             transport = conn.transport
-            if cid in slow or transport is None or not conn.has_room:
-                slow.setdefault(cid, []).append(payload)
+            if conn.outbox or transport is None or not conn.has_room:
+                if not self._enqueue(conn, payload):
+                    gone.add(cid)
                 continue
             wire = framed.get(payload)
             if wire is None:
@@ -154,34 +165,45 @@ class InProcessSender:
                 )
             transport.write(wire)  # the whole frame, as aiohttp's writer writes one
             conn.last_active_at = now
-        if slow:
-            results = await asyncio.gather(
-                *(self._write_all(cid, payloads) for cid, payloads in slow.items()),
-                return_exceptions=True,
-            )
-            for cid, result in zip(slow, results, strict=True):
-                if isinstance(result, ConnectionGone):
-                    gone.add(cid)
-                elif isinstance(result, BaseException):
-                    raise result
         return [cid for cid in dict.fromkeys(cid for cid, _ in frames) if cid in gone]
 
-    async def _write_all(self, connection_id: ConnectionId, payloads: list[bytes]) -> None:
-        """Write a backed-up connection's frames in order; a client that does not read
-        them within ``slow_write_timeout_s`` is closed (1001) and reported gone, so one
-        stalled reader never stalls a broadcaster."""
+    def _enqueue(self, conn: LiveConnection, payload: bytes) -> bool:
+        """Queue a frame behind the connection's backlog; False if that dropped it."""
+        if conn.outbox_bytes + len(payload) > self.outbox_limit_bytes:
+            self._drop(conn, "its outbox overflowed")
+            return False
+        conn.outbox.append(payload)
+        conn.outbox_bytes += len(payload)
+        if conn.drainer is None or conn.drainer.done():
+            conn.drainer = asyncio.create_task(
+                self._drain(conn), name=f"outbox:{conn.connection_id}"
+            )
+        return True
+
+    async def _drain(self, conn: LiveConnection) -> None:
+        """Write a backed-up connection's outbox in order, as its socket accepts it."""
         try:
-            async with asyncio.timeout(self.slow_write_timeout_s):
-                for payload in payloads:
-                    await self.post(connection_id, payload, text=True)
+            while conn.outbox and conn.is_open:
+                payload = conn.outbox[0]
+                async with asyncio.timeout(self.slow_write_timeout_s):
+                    await conn.ws.send_frame(payload, WSMsgType.TEXT)
+                conn.outbox.popleft()
+                conn.outbox_bytes -= len(payload)
+                conn.touch()
         except TimeoutError:
-            # a close handshake would wait on the same full buffer: drop the socket
-            log.warning("dropping %s: it did not read its frames in time", connection_id)
-            conn = self._live.get(connection_id)
-            if conn is not None and conn.transport is not None:
-                conn.close_code, conn.close_reason = 1006, "stopped reading"
-                conn.transport.abort()
-            raise ConnectionGone(f"connection {connection_id!r} stopped reading") from None
+            self._drop(conn, "it did not read its frames in time")
+        except (ConnectionError, RuntimeError):
+            self._drop(conn, "its socket failed")
+
+    def _drop(self, conn: LiveConnection, why: str) -> None:
+        """Drop a connection that stopped reading (a close handshake would wait on the same
+        full buffer); the gateway then runs its ``$disconnect``."""
+        log.warning("dropping %s: %s", conn.connection_id, why)
+        conn.outbox.clear()
+        conn.outbox_bytes = 0
+        conn.close_code, conn.close_reason = 1006, "stopped reading"
+        if conn.transport is not None:
+            conn.transport.abort()
 
     async def close(
         self, connection_id: str, *, code: int = 1000, reason: str = ""

@@ -2,8 +2,8 @@
 --
 -- lb_count_entries summed every block of the ladder (one row per ~8k entries: ~1,200 rows
 -- at 10M), and every read that reports a total (rank, top, around, a submit's ack) paid
--- for it. lb_rank_total keeps the sum of each ladder's block counts, moved by triggers
--- on lb_rank_block in the compactor's own statements, so for every snapshot
+-- for it. lb_rank_total keeps the sum of each ladder's block counts, set by triggers on
+-- lb_rank_block in the compactor's own statements, so for every snapshot
 --     lb_rank_total.cnt = sum of the ladder's block counts
 -- whatever version of the compactor runs, and the entry count is that row plus the
 -- pending deltas, as before.
@@ -13,25 +13,31 @@ CREATE TABLE lb_rank_total (
     cnt        bigint NOT NULL DEFAULT 0
 );
 
+-- Each compactor statement that changes blocks sets the touched ladders' totals to the
+-- sum of their blocks as that statement left them (the compactor's snapshot, consistent
+-- with its own changes), creating a missing row. Recomputing rather than adding a
+-- difference heals any drift; it costs one pass over a ladder's blocks (~1,200 rows at
+-- 10M) per compactor statement, never per read or write. A compactor whose REPEATABLE
+-- READ snapshot predates a committed total row it cannot see gets a serialization
+-- failure from ON CONFLICT and retries on its next pass. A ladder whose season is being
+-- deleted is skipped (its total goes with it).
 CREATE FUNCTION lb_rank_total_follow() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        UPDATE lb_rank_total t SET cnt = t.cnt + x.s
-          FROM (SELECT season_no, sum(cnt) AS s FROM new_blocks GROUP BY season_no) x
-         WHERE t.season_no = x.season_no AND x.s <> 0;
-    ELSIF TG_OP = 'DELETE' THEN
-        UPDATE lb_rank_total t SET cnt = t.cnt - x.s
-          FROM (SELECT season_no, sum(cnt) AS s FROM old_blocks GROUP BY season_no) x
-         WHERE t.season_no = x.season_no AND x.s <> 0;
-    ELSE
-        UPDATE lb_rank_total t SET cnt = t.cnt + x.s
-          FROM (SELECT season_no, sum(c) AS s
-                  FROM (SELECT season_no, cnt AS c FROM new_blocks
-                        UNION ALL
-                        SELECT season_no, -cnt FROM old_blocks) moved
-                 GROUP BY season_no) x
-         WHERE t.season_no = x.season_no AND x.s <> 0;
+        INSERT INTO lb_rank_total AS t (season_no, cnt)
+        SELECT l.season_no, (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
+                              WHERE b.season_no = l.season_no)
+          FROM (SELECT DISTINCT season_no FROM new_blocks) l
+         WHERE EXISTS (SELECT 1 FROM lb_season s WHERE s.season_no = l.season_no)
+        ON CONFLICT (season_no) DO UPDATE SET cnt = excluded.cnt;
+    ELSE  -- UPDATE (a ladder's blocks never change ladder) or DELETE
+        INSERT INTO lb_rank_total AS t (season_no, cnt)
+        SELECT l.season_no, (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
+                              WHERE b.season_no = l.season_no)
+          FROM (SELECT DISTINCT season_no FROM old_blocks) l
+         WHERE EXISTS (SELECT 1 FROM lb_season s WHERE s.season_no = l.season_no)
+        ON CONFLICT (season_no) DO UPDATE SET cnt = excluded.cnt;
     END IF;
     RETURN NULL;
 END;
@@ -49,7 +55,7 @@ CREATE TRIGGER lb_rank_block_inserted AFTER INSERT ON lb_rank_block
     REFERENCING NEW TABLE AS new_blocks
     FOR EACH STATEMENT EXECUTE FUNCTION lb_rank_total_follow();
 CREATE TRIGGER lb_rank_block_updated AFTER UPDATE ON lb_rank_block
-    REFERENCING OLD TABLE AS old_blocks NEW TABLE AS new_blocks
+    REFERENCING OLD TABLE AS old_blocks
     FOR EACH STATEMENT EXECUTE FUNCTION lb_rank_total_follow();
 CREATE TRIGGER lb_rank_block_deleted AFTER DELETE ON lb_rank_block
     REFERENCING OLD TABLE AS old_blocks

@@ -70,6 +70,11 @@ async def test_ladders_older_than_their_kept_totals_get_them_from_their_blocks(
         assert (await store.fetch_top("old", limit=1)).total == 3050
         await compact(store.pool, n)
         assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == 3050
+        # a lost or drifted total heals at the next fold that touches the ladder's blocks
+        await conn.execute("DELETE FROM lb_rank_total WHERE season_no = $1", n)
+        await store.submit("old", [ScoreInput("later", 50)])
+        await compact(store.pool, n)
+        assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == 3051
         await store.close()
         await conn.close()
     finally:

@@ -189,6 +189,24 @@ async def test_a_client_that_stops_reading_is_dropped_not_waited_for(
         await eventually(lambda: _live(runtime, 1))
 
 
+async def test_a_client_stuck_behind_its_backlog_is_dropped_later(runtime: LocalRuntime) -> None:
+    """Frames queued for a client that stops reading wait in its outbox, not in the caller;
+    if the client stays stuck past the slow-write timeout it is dropped."""
+    runtime.sender.slow_write_timeout_s = 1.0
+    runtime.sender.outbox_limit_bytes = 100 << 20
+    async with open_ws(runtime.ws_url, token(runtime.settings, "s"), max_queue=1) as stalled:
+        await eventually(lambda: _live(runtime, 1))
+        (staller,) = [c.connection_id for c in runtime.sender]
+        big = json.dumps("x" * 30_000)
+        started = asyncio.get_running_loop().time()
+        assert await runtime.sender.send_many([(staller, big)] * 300) == []
+        assert asyncio.get_running_loop().time() - started < 1.0  # queued, not awaited
+        await eventually(lambda: _live(runtime, 0))  # while the client reads nothing
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(stalled.recv(), 20)
+
+
 async def _live(rt: LocalRuntime, n: int) -> bool:
     return len(rt.sender) == n
 
