@@ -24,21 +24,14 @@ CREATE TABLE lb_rank_total (
 CREATE FUNCTION lb_rank_total_follow() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO lb_rank_total AS t (season_no, cnt)
-        SELECT l.season_no, (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
-                              WHERE b.season_no = l.season_no)
-          FROM (SELECT DISTINCT season_no FROM new_blocks) l
-         WHERE EXISTS (SELECT 1 FROM lb_season s WHERE s.season_no = l.season_no)
-        ON CONFLICT (season_no) DO UPDATE SET cnt = excluded.cnt;
-    ELSE  -- UPDATE (a ladder's blocks never change ladder) or DELETE
-        INSERT INTO lb_rank_total AS t (season_no, cnt)
-        SELECT l.season_no, (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
-                              WHERE b.season_no = l.season_no)
-          FROM (SELECT DISTINCT season_no FROM old_blocks) l
-         WHERE EXISTS (SELECT 1 FROM lb_season s WHERE s.season_no = l.season_no)
-        ON CONFLICT (season_no) DO UPDATE SET cnt = excluded.cnt;
-    END IF;
+    -- "blocks": the rows inserted, or the rows as they were before an update or delete
+    -- (a block never changes ladder, so either names every ladder the statement touched)
+    INSERT INTO lb_rank_total AS t (season_no, cnt)
+    SELECT l.season_no, (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
+                          WHERE b.season_no = l.season_no)
+      FROM (SELECT DISTINCT season_no FROM blocks) l
+     WHERE EXISTS (SELECT 1 FROM lb_season s WHERE s.season_no = l.season_no)
+    ON CONFLICT (season_no) DO UPDATE SET cnt = excluded.cnt;
     RETURN NULL;
 END;
 $$;
@@ -52,13 +45,13 @@ SELECT s.season_no, coalesce((SELECT sum(b.cnt) FROM lb_rank_block b
   FROM lb_season s;
 
 CREATE TRIGGER lb_rank_block_inserted AFTER INSERT ON lb_rank_block
-    REFERENCING NEW TABLE AS new_blocks
+    REFERENCING NEW TABLE AS blocks
     FOR EACH STATEMENT EXECUTE FUNCTION lb_rank_total_follow();
 CREATE TRIGGER lb_rank_block_updated AFTER UPDATE ON lb_rank_block
-    REFERENCING OLD TABLE AS old_blocks
+    REFERENCING OLD TABLE AS blocks
     FOR EACH STATEMENT EXECUTE FUNCTION lb_rank_total_follow();
 CREATE TRIGGER lb_rank_block_deleted AFTER DELETE ON lb_rank_block
-    REFERENCING OLD TABLE AS old_blocks
+    REFERENCING OLD TABLE AS blocks
     FOR EACH STATEMENT EXECUTE FUNCTION lb_rank_total_follow();
 
 -- A new ladder's total row comes before its first block.
