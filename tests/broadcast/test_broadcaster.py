@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -195,7 +196,9 @@ async def test_a_forced_gap_makes_the_client_resync_and_converge(runtime: LocalR
         first = await anext(stream)
         assert [e.player for e in first.entries] == ["a"]
         # lose a frame: the server believes it already sent seq 999 on this view
-        await rt.store.pool.execute("UPDATE lb_subscription SET last_seq = 999, change_no = nextval('lb_subscription_change') WHERE kind = 'top'")
+        await rt.store.pool.execute(
+            "UPDATE lb_subscription SET last_seq = 999, change_no = nextval('lb_subscription_change') WHERE kind = 'top'"
+        )
         await rt.store.submit("arena", [ScoreInput("b", 20)])
         state = await asyncio.wait_for(anext(stream), 10)
         assert state.resynced
@@ -238,9 +241,7 @@ async def test_broadcasters_taking_turns_keep_every_view_chained(
         await rt.store.submit("arena", [ScoreInput(p, i) for i, p in enumerate(PLAYERS)])
         svc = rt.services
         pair = [
-            Broadcaster(
-                store=rt.store, connections=svc.connections, sender=rt.sender, settings=cfg
-            )
+            Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender, settings=cfg)
             for _ in range(2)
         ]
         async with watcher(rt, "u1") as w1, watcher(rt, None, role="spectator") as ws, \
@@ -274,3 +275,24 @@ async def test_broadcasters_taking_turns_keep_every_view_chained(
             for part in (frames[:restart], frames[restart:]):
                 for before, after in itertools.pairwise(part):
                     assert after["prev_seq"] == before["seq"], (before, after)
+
+
+async def test_many_boards_changing_at_once_all_get_their_pushes(runtime: LocalRuntime) -> None:
+    """Rounds of many boards at once share the broadcaster's pool without starving each
+    other: every board's watcher sees its board's new leader."""
+    rt = runtime
+    boards = [f"hall{i}" for i in range(8)]
+    for b in boards:
+        await rt.store.create_board(BoardSpec(id=b))
+    async with contextlib.AsyncExitStack() as stack:
+        watchers = [await stack.enter_async_context(watcher(rt, None, role="spectator"))
+                    for _ in boards]  # fmt: skip
+        views = [await w.subscribe({"board": b, "view": "top", "n": 3})
+                 for w, b in zip(watchers, boards, strict=True)]  # fmt: skip
+        for w in watchers:
+            w.listen()
+        await asyncio.gather(*(rt.store.submit(b, [ScoreInput(f"lead-{b}", 99)]) for b in boards))
+        for b in boards:
+            await quiesce(rt, b)
+        for w, v, b in zip(watchers, views, boards, strict=True):
+            assert [e["player"] for e in w.last(v)["entries"]] == [f"lead-{b}"]
