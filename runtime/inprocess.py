@@ -115,14 +115,14 @@ class InProcessSender:
         """Write one text frame; ConnectionGone if the connection is unknown or closed."""
         await self.post(connection_id, data)
 
-    async def post(self, connection_id: str, data: str | bytes, *, text: bool = False) -> None:
-        """Write one frame: text for ``str`` (or ``bytes`` with ``text``), else binary."""
+    async def post(self, connection_id: str, data: str | bytes) -> None:
+        """Write one frame: text for ``str``, binary for ``bytes``."""
         conn = self.get(connection_id)
         try:
             if isinstance(data, str):
                 await conn.ws.send_str(data)
             else:
-                await conn.ws.send_frame(data, WSMsgType.TEXT if text else WSMsgType.BINARY)
+                await conn.ws.send_bytes(data)
         except (ConnectionError, RuntimeError) as exc:
             raise ConnectionGone(f"connection {connection_id!r} is gone: {exc}") from exc
         conn.touch()
