@@ -21,7 +21,7 @@ import time
 from typing import Any, Final
 
 from bench.environment import bench_database, redis_client
-from bench.stats import percentile_ms, ratio
+from bench.stats import percentile_ms, ratio, sample
 from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from core.settings import Settings
@@ -95,15 +95,6 @@ async def _load(store: Store, scores: list[int]) -> float:
     return time.perf_counter() - began
 
 
-async def _sample(fn: Any, keys: list[str]) -> list[float]:
-    out = []
-    for key in keys:
-        t0 = time.perf_counter()
-        await fn(key)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float] | None:
     client: Any = await redis_client()
     if client is None:
@@ -117,7 +108,7 @@ async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float
             await client.zadd(zkey, chunk)
             bar.update(len(chunk))
         bar.close()
-        lat = await _sample(lambda p: client.zrevrank(zkey, p), keys)
+        lat = await sample(lambda p: client.zrevrank(zkey, p), keys)
         return {"p50": percentile_ms(lat, 50), "p99": percentile_ms(lat, 99)}
     finally:
         await client.delete(zkey)
@@ -193,9 +184,9 @@ async def run(
             load_s = await _load(store, scores)
             await store.pool.execute("VACUUM ANALYZE")
             keys = [f"p{rng.randrange(entries)}" for _ in range(samples)]
-            await _sample(lambda p: store.fetch_rank(BOARD, p), keys[:200])  # warm up
-            ours = await _sample(lambda p: store.fetch_rank(BOARD, p), keys)
-            naive = await _sample(
+            await sample(lambda p: store.fetch_rank(BOARD, p), keys[:200])  # warm up
+            ours = await sample(lambda p: store.fetch_rank(BOARD, p), keys)
+            naive = await sample(
                 lambda p: store.pool.fetchval(NAIVE_RANK, BOARD, p), keys[: max(20, samples // 25)]
             )
             redis = await _redis_baseline(scores, keys)

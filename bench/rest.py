@@ -25,8 +25,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +35,7 @@ import asyncpg
 from authorizer.tokens import mint_token
 from bench.environment import bench_database, redis_client
 from bench.rank import BOARD, _load
-from bench.stats import percentile_ms, ratio
+from bench.stats import percentile_ms, ratio, sample
 from core.boards import BoardSpec
 from core.settings import Settings
 from rest.local import mount_rest
@@ -76,15 +75,6 @@ async def _replicated(primary: asyncpg.Pool, replica: asyncpg.Pool) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _sample(fn: Callable[[str], Awaitable[Any]], keys: list[str]) -> list[float]:
-    out = []
-    for key in keys:
-        t0 = time.perf_counter()
-        await fn(key)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def _summary(prefix: str, latencies: list[float] | None) -> dict[str, float | None]:
     if not latencies:
         return {f"{prefix}_p50_ms": None, f"{prefix}_p99_ms": None}
@@ -115,11 +105,11 @@ async def _http(base: str, tok: str, keys: list[str]) -> dict[str, list[float]]:
             await get(f"/v1/boards/{BOARD}/players/{p}/around?k={AROUND_K}")
 
         for fn in (top, rank, around):
-            await _sample(fn, keys[:WARM_UP])
+            await sample(fn, keys[:WARM_UP])
         return {
-            "top100": await _sample(top, keys),
-            "rank": await _sample(rank, keys),
-            "around": await _sample(around, keys),
+            "top100": await sample(top, keys),
+            "rank": await sample(rank, keys),
+            "around": await sample(around, keys),
         }
 
 
@@ -139,9 +129,9 @@ async def _redis(scores: list[int], keys: list[str]) -> dict[str, list[float]] |
             await client.zrevrange(zkey, max(0, r - AROUND_K), r + AROUND_K, withscores=True)
 
         return {
-            "top100": await _sample(lambda _: client.zrevrange(zkey, 0, 99, withscores=True), keys),
-            "rank": await _sample(lambda p: client.zrevrank(zkey, p), keys),
-            "around": await _sample(around, keys),
+            "top100": await sample(lambda _: client.zrevrange(zkey, 0, 99, withscores=True), keys),
+            "rank": await sample(lambda p: client.zrevrank(zkey, p), keys),
+            "around": await sample(around, keys),
         }
     finally:
         await client.delete(zkey)

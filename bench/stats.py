@@ -1,9 +1,21 @@
-"""Latency summaries for the benchmarks."""
+"""Latency samples and summaries for the benchmarks."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+
+async def sample(fn: Callable[[str], Awaitable[Any]], keys: Sequence[str]) -> list[float]:
+    """The latency, in seconds, of ``await fn(key)`` for each key, one after another."""
+    out = []
+    for key in keys:
+        t0 = time.perf_counter()
+        await fn(key)
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 def percentile_ms(samples: Sequence[float], q: float) -> float:
