@@ -12,6 +12,7 @@ import {
   pageConfig,
   restGet,
   showProblem,
+  showSeq,
   showStatus,
   snapshotOfTopPage,
 } from "./live.js";
@@ -109,10 +110,7 @@ function render(state) {
 
 function show(state) {
   lastSeq = state.seq;
-  const seqEl = document.getElementById("seq");
-  seqEl.textContent = String(state.seq);
-  seqEl.dataset.seq = String(state.seq);
-  if (state.season) document.getElementById("season").textContent = state.season;
+  showSeq(state);
   const total = document.getElementById("total");
   total.textContent = formatScore(state.total);
   total.dataset.total = String(state.total);

@@ -209,6 +209,14 @@ export function showStatus(el, status, seqOf) {
   if (seqOf) el.title = `seq ${seqOf()}`;
 }
 
+/** Show the seq a page reflects (#seq, with data-seq for tests) and its season (#season). */
+export function showSeq(state) {
+  const seqEl = document.getElementById("seq");
+  seqEl.textContent = String(state.seq);
+  seqEl.dataset.seq = String(state.seq);
+  if (state.season) document.getElementById("season").textContent = state.season;
+}
+
 /** A page-level error banner (bad token, unknown board...). */
 export function showProblem(message) {
   const el = document.getElementById("problem");

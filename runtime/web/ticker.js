@@ -14,6 +14,7 @@ import {
   pageConfig,
   restGet,
   showProblem,
+  showSeq,
   showStatus,
 } from "./live.js";
 
@@ -88,10 +89,7 @@ function nameMoment() {
 
 function showMine(state) {
   lastSeq = state.seq;
-  const seqEl = document.getElementById("seq");
-  seqEl.textContent = String(state.seq);
-  seqEl.dataset.seq = String(state.seq);
-  if (state.season) document.getElementById("season").textContent = state.season;
+  showSeq(state);
   const me = state.me;
   const rankEl = document.getElementById("rank");
   const scoreEl = document.getElementById("score");
