@@ -133,22 +133,34 @@ def _views(pairs: tuple[tuple[str, str], ...]) -> tuple[Any, Any]:
     return single_and_multi(pairs)
 
 
-def authorizer_event(api: ApiStage, seen: Observed, *, at: int) -> dict[str, Any]:
-    """The REST REQUEST authorizer event (shape: rest-authorizer-request)."""
+def _request_fields(seen: Observed) -> tuple[str, dict[str, str] | None, dict[str, Any]]:
+    """The resource, path parameters, and the request fields both REST events carry."""
     resource, path_params = resource_of(seen.path)
     headers, multi_headers = single_and_multi(seen.headers)
     query, multi_query = _views(seen.query)
+    return (
+        resource,
+        path_params,
+        {
+            "resource": resource,
+            "path": seen.path,
+            "httpMethod": seen.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
+        },
+    )
+
+
+def authorizer_event(api: ApiStage, seen: Observed, *, at: int) -> dict[str, Any]:
+    """The REST REQUEST authorizer event (shape: rest-authorizer-request)."""
+    resource, path_params, fields = _request_fields(seen)
     return {
         "version": "1.0",
         "type": "REQUEST",
         "methodArn": api.method_arn(f"{seen.method}{seen.path}"),
-        "resource": resource,
-        "path": seen.path,
-        "httpMethod": seen.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
+        **fields,
         "pathParameters": path_params or {},
         "stageVariables": {},
         "requestContext": _request_context(api, seen, resource=resource, at=at, authorizer=None),
@@ -159,9 +171,7 @@ def proxy_event(
     api: ApiStage, seen: Observed, *, authorizer: Mapping[str, Any] | None, at: int
 ) -> dict[str, Any]:
     """The REST proxy integration event (shape: rest-proxy-v1)."""
-    resource, path_params = resource_of(seen.path)
-    headers, multi_headers = single_and_multi(seen.headers)
-    query, multi_query = _views(seen.query)
+    resource, path_params, fields = _request_fields(seen)
     body: str | None = None
     is_base64 = False
     if seen.body:
@@ -171,13 +181,7 @@ def proxy_event(
             body, is_base64 = base64.b64encode(seen.body).decode(), True
     return {
         "version": "1.0",
-        "resource": resource,
-        "path": seen.path,
-        "httpMethod": seen.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
+        **fields,
         "requestContext": _request_context(
             api, seen, resource=resource, at=at, authorizer=authorizer
         ),
