@@ -54,7 +54,7 @@ from core.ranking import EntryKey
 from core.settings import Settings
 from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
 from db import feed
-from db.compaction import compact
+from db.compaction import compact, vacuum_deltas
 from db.connections import ConnectionStore, Subscription
 from db.errors import translated
 from db.store import Store
@@ -295,6 +295,7 @@ class Broadcaster:
         for cid in gone:
             await self.connections.remove(cid)
         await compact(self.store.pool, int(info["season_no"]))
+        await vacuum_deltas(self.store.pool)
         return report
 
     async def _subscriptions(self, conn: asyncpg.Connection, board: str, rounds: int) -> _Warm:

@@ -40,6 +40,20 @@ UNLOCK: Final = "SELECT pg_advisory_unlock($1, $2)"
 
 SEASONS_WITH_DELTAS: Final = "SELECT DISTINCT season_no FROM lb_rank_delta"
 
+# Folded deltas are deleted rows until VACUUM removes them; readers walk their index
+# entries (migration 0010). The statistics say how many there are, whoever folded them.
+# A VACUUM within the last interval is left to finish its work: dead rows that an open
+# snapshot still sees stay counted until a later VACUUM can remove them.
+DELTAS_TO_VACUUM: Final = """
+SELECT coalesce(n_dead_tup, 0) >= $1
+       AND coalesce(greatest(last_vacuum, last_autovacuum), '-infinity')
+           < now() - make_interval(secs => $2)
+  FROM pg_stat_user_tables
+ WHERE relid = 'lb_rank_delta'::regclass"""
+VACUUM_DELTAS: Final = "VACUUM (SKIP_LOCKED, TRUNCATE false) lb_rank_delta"
+DEAD_DELTAS_MAX: Final = 2000
+VACUUM_INTERVAL_S: Final = 1.0
+
 FOLD: Final = """
 WITH d AS (
     DELETE FROM lb_rank_delta WHERE season_no = $1
@@ -150,6 +164,28 @@ async def compact_all(pool: asyncpg.Pool) -> list[CompactionReport]:
     async with translated():
         seasons = [r[0] for r in await pool.fetch(SEASONS_WITH_DELTAS)]
     return [await compact(pool, n) for n in seasons]
+
+
+async def vacuum_deltas(
+    pool: asyncpg.Pool,
+    *,
+    dead_max: int = DEAD_DELTAS_MAX,
+    interval_s: float = VACUUM_INTERVAL_S,
+) -> bool:
+    """VACUUM the delta table once ``dead_max`` folded deltas await removal, at most
+    once per ``interval_s``.
+
+    Every compactor's caller runs this after compacting, so reads never walk more than
+    about a second of dead delta entries, instead of up to a minute of them between
+    autovacuum runs. The table is tiny by design (only unfolded deltas live in it), so
+    the VACUUM takes milliseconds; one already running elsewhere is skipped, not waited
+    for. Returns whether it vacuumed.
+    """
+    async with translated(), pool.acquire() as conn:
+        if not await conn.fetchval(DELTAS_TO_VACUUM, dead_max, interval_s):
+            return False
+        await conn.execute(VACUUM_DELTAS)
+        return True
 
 
 async def compact(pool: asyncpg.Pool, season_no: int) -> CompactionReport:

@@ -42,7 +42,7 @@ from authorizer.handler import authorize
 from broadcast.worker import Broadcaster
 from connect.routes import RouteServices
 from core.settings import Settings
-from db.compaction import compact_all
+from db.compaction import compact_all, vacuum_deltas
 from db.connections import ConnectionStore
 from db.feed import boards_with_pending, prune, sequence
 from db.migrate import migrate
@@ -78,8 +78,10 @@ class PeriodicJob:
 
 
 async def maintain(pool: asyncpg.Pool) -> None:
-    """One maintenance pass: fold rank deltas, then sequence every board with pending events."""
+    """One maintenance pass: fold rank deltas (vacuuming the folded ones when enough are
+    dead), then sequence every board with pending events."""
     await compact_all(pool)
+    await vacuum_deltas(pool)
     for board in await boards_with_pending(pool):
         await sequence(pool, board)
 
