@@ -1,9 +1,11 @@
 """One broadcaster round per board: events → new view states → frames → bookkeeping.
 
 Ordering and exactness:
-- Wake-ups are hints. A round first sequences the board (``lb_sequence`` waits for every
-  in-flight writer, so an event it was told about is either committed and numbered or
-  rolled back), then reads only sequenced, committed events after its cursor.
+- Wake-ups are hints. A round first sequences the board, then reads only sequenced,
+  committed events after its cursor. Sequencing never waits for writers; it says whether
+  one was in flight, and a drain keeps going (a round interval apart) until none was, so
+  an event it was told about (on Aurora, before its commit) is committed and pushed, or
+  rolled back, without a wake-up of its own.
 - One broadcaster per board: rounds hold the board's advisory lock (19525) for their
   whole transaction; a second broadcaster waits, then sees what the first did.
 - Crash safety: frames are sent before the transaction that advances the cursor and
@@ -63,6 +65,11 @@ log = logging.getLogger("leaderboard.broadcast")
 
 CONSUMER: Final = "broadcaster"
 TICKER_REBASE_EVENTS: Final = 500
+# While a writer of the board is in flight and nothing new has committed, a drain polls
+# the sequencer from every 2 ms up to every 50 ms, for at most 5 s.
+UNSETTLED_PAUSE_S: Final = 0.002
+UNSETTLED_PAUSE_MAX_S: Final = 0.05
+UNSETTLED_WAIT_S: Final = 5.0
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT b.sort_order, b.season, s.season_no FROM lb_board b
@@ -78,6 +85,7 @@ class RoundReport:
     seq: int = 0
     deferred_until: float | None = None  # epoch seconds of the earliest deferred view
     send_s: float = 0.0  # wall time of handing this round's frames to the sender
+    settled: bool = True  # no writer was in flight when the round sequenced the board
 
 
 @lru_cache(maxsize=65536)
@@ -230,7 +238,8 @@ class Broadcaster:
         return [r[0] for r in rows]
 
     async def drain(self, board: str, *, max_rounds: int = 200) -> list[RoundReport]:
-        """Run rounds until the board's feed is handled and no view is deferred (bounded)."""
+        """Run rounds until the board's feed is handled, no writer was in flight and no view
+        is deferred (bounded: a writer stuck in flight is the sweep's to pick up)."""
         reports: list[RoundReport] = []
         gap_s = self.settings.broadcast_round_ms / 1000
         for _ in range(max_rounds):
@@ -240,7 +249,9 @@ class Broadcaster:
             if self.on_round is not None:
                 self.on_round(report)
             if report.events == 0 and report.deferred_until is None:
-                break
+                if report.settled or not await self._await_writers(board, report.seq):
+                    break
+                continue
             pause = gap_s - (time.monotonic() - started)
             if report.events == 0 and report.deferred_until is not None:
                 pause = max(pause, report.deferred_until - self.clock())
@@ -248,10 +259,25 @@ class Broadcaster:
                 await asyncio.sleep(pause)
         return reports
 
+    async def _await_writers(self, board: str, seq: int) -> bool:
+        """A writer of the board is in flight and nothing new is numbered: poll the
+        sequencer alone (cheap: it neither locks nor writes while nothing has committed),
+        backing off, until it numbers something or finds nobody in flight. False if the
+        writer is still in flight after ``UNSETTLED_WAIT_S``: the sweep will pick it up."""
+        pause, waited = UNSETTLED_PAUSE_S, 0.0
+        while waited < UNSETTLED_WAIT_S:
+            await asyncio.sleep(pause)
+            waited += pause
+            sequenced = await feed.sequence(self.store.pool, board)
+            if sequenced.seq > seq or sequenced.settled:
+                return True
+            pause = min(pause * 2, UNSETTLED_PAUSE_MAX_S)
+        return False
+
     async def round(self, board: str) -> RoundReport:
         """One round: sequence, then under the board lock send what changed."""
-        latest = await feed.sequence(self.store.pool, board)
-        report = RoundReport(board, seq=latest)
+        sequenced = await feed.sequence(self.store.pool, board)
+        report = RoundReport(board, seq=sequenced.seq, settled=sequenced.settled)
         async with translated(), self.store.pool.acquire() as conn, conn.transaction():
             await conn.execute(BOARD_LOCK, board)
             cursor, rounds = await feed.lock_cursor_state(conn, CONSUMER, board)

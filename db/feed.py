@@ -1,13 +1,16 @@
 """The change feed: sequencing, reading from a cursor, and pruning.
 
 Sequencing (``sequence``) numbers every committed pending event of a board; it may run
-anywhere, any number of times, concurrently (it serialises per board). Consumers read
+anywhere, any number of times, concurrently (it serialises per board), and it never makes
+a writer wait: it says whether writers were in flight (``settled``), whose events a later
+call numbers. Consumers read
 sequenced events strictly after their cursor and advance the cursor in the same
 transaction as their own bookkeeping, so a crash re-delivers rather than loses.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
@@ -16,7 +19,7 @@ import asyncpg
 from core.feed import ChangeEvent
 from db.errors import translated
 
-SEQUENCE: Final = "SELECT lb_sequence($1)"
+SEQUENCE: Final = "SELECT seq, settled FROM lb_sequence_settled($1)"
 
 BOARDS_WITH_PENDING: Final = """
 SELECT DISTINCT board_id FROM lb_event WHERE seq IS NULL"""
@@ -77,11 +80,21 @@ def event_from_row(row: asyncpg.Record) -> ChangeEvent:
     )  # fmt: skip
 
 
-async def sequence(pool: asyncpg.Pool | asyncpg.Connection, board: str) -> int:
-    """Number the board's committed pending events; returns its latest seq."""
+@dataclass(frozen=True)
+class Sequenced:
+    """The board's latest seq after numbering, and whether that numbering is complete:
+    ``settled`` means no writer of the board was in flight, so every event written so far
+    is numbered; otherwise an in-flight writer's events are left for a later call."""
+
+    seq: int
+    settled: bool
+
+
+async def sequence(pool: asyncpg.Pool | asyncpg.Connection, board: str) -> Sequenced:
+    """Number the board's committed pending events, without waiting for any writer."""
     async with translated():
-        seq = await pool.fetchval(SEQUENCE, board)
-    return int(seq or 0)
+        row = await pool.fetchrow(SEQUENCE, board)
+    return Sequenced(int(row["seq"] or 0), bool(row["settled"]))
 
 
 async def boards_with_pending(pool: asyncpg.Pool) -> list[str]:

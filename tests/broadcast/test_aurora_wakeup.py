@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import asyncpg
@@ -108,7 +109,44 @@ async def test_the_payload_drives_a_round_and_a_rollback_sends_nothing(
             )
             result = await broadcaster.handle(payload)
             assert result["frames"] == 1
-            import asyncio
-
             await asyncio.sleep(0.1)
             assert [e["player"] for e in screen.last(top)["entries"]] == ["real"]
+
+
+async def test_a_round_woken_before_the_commit_pushes_it_without_holding_writers(
+    aurora_like: str, settings: Settings
+) -> None:
+    """aws_lambda.invoke fires before its writer commits. The round it starts keeps coming
+    back while that writer is in flight, pushes the change once it commits, and meanwhile
+    every other writer of the board goes ahead (sequencing never makes one wait)."""
+    async with LocalRuntime(settings, dsn=aurora_like, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena"))
+        svc = rt.services
+        broadcaster = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
+                                  settings=settings)  # fmt: skip
+        async with watcher(rt, None, role="spectator") as screen:
+            top = await screen.subscribe({"board": "arena", "view": "top", "n": 5})
+            screen.listen()
+            conn = await asyncpg.connect(aurora_like)
+            try:
+                tx = conn.transaction()
+                await tx.start()
+                await conn.fetch(
+                    "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['early'], "
+                    "ARRAY[9::bigint], ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
+                )
+                # invoked already, before the commit (the stand-in's record of the payload
+                # is transactional, its call counter is not)
+                assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
+                payload = {"source": "postgres", "board": "arena"}
+                handling = asyncio.create_task(broadcaster.handle(payload))
+                await asyncio.wait_for(rt.store.submit("arena", [ScoreInput("other", 3)]), 2)
+                await asyncio.sleep(0.3)
+                assert not handling.done()  # still coming back for the writer in flight
+                await tx.commit()
+            finally:
+                await conn.close()
+            result = await asyncio.wait_for(handling, 10)
+            assert result["frames"] >= 1
+            await asyncio.sleep(0.1)
+            assert [e["player"] for e in screen.last(top)["entries"]] == ["early", "other"]

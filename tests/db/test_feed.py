@@ -19,7 +19,7 @@ async def test_events_are_written_with_each_rank_move(store: Store) -> None:
     await store.submit("arena", [ScoreInput("a", 10)])
     await store.submit("arena", [ScoreInput("a", 5)])  # best policy: no move
     await store.submit("arena", [ScoreInput("a", 20)])
-    assert await feed.sequence(store.pool, "arena") == 2
+    assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=True)
     events = await feed.read_events(store.pool, "arena", after=0)
     assert [(e.seq, e.old_score, e.new_score) for e in events] == [(1, None, 10), (2, 10, 20)]
     assert events[1].old_at == events[0].new_at
@@ -54,7 +54,9 @@ async def test_sequence_is_dense_and_per_board_under_concurrent_writers(store: S
 
 
 async def test_uncommitted_events_are_never_sequenced(store: Store) -> None:
-    """An event inside an open transaction gets no seq until it commits, and none if rolled back."""
+    """An event inside an open transaction gets no seq until it commits, and none if rolled
+    back; sequencing meanwhile numbers what has committed, says a writer is in flight, and
+    makes no writer wait."""
     await store.create_board(BoardSpec(id="arena"))
     conn = await asyncpg.connect(store.pool._connect_args[0])  # type: ignore[attr-defined]
     try:
@@ -65,13 +67,41 @@ async def test_uncommitted_events_are_never_sequenced(store: Store) -> None:
             "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
         )
         await store.submit("arena", [ScoreInput("y", 6)])  # commits, but waits for nothing
-        sequencing = asyncio.create_task(feed.sequence(store.pool, "arena"))
-        await asyncio.sleep(0.2)
-        assert not sequencing.done()  # waits for the open writer, so nothing slips below
+        sequenced = await asyncio.wait_for(feed.sequence(store.pool, "arena"), 2)
+        assert sequenced == feed.Sequenced(1, settled=False)  # x is still in flight
+        await asyncio.wait_for(store.submit("arena", [ScoreInput("z", 7)]), 2)
         await tx.rollback()
-        assert await sequencing == 1
+        assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=True)
         events = await feed.read_events(store.pool, "arena", after=0)
-        assert [e.player_id for e in events] == ["y"]
+        assert [(e.seq, e.player_id) for e in events] == [(1, "y"), (2, "z")]
+    finally:
+        await conn.close()
+
+
+async def test_a_writer_committing_after_sequencing_gets_the_next_number(store: Store) -> None:
+    """A writer in flight while the board is sequenced commits afterwards and is numbered
+    next time, after what was already numbered: nothing slips below a given seq, and one
+    player's events keep their order."""
+    await store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
+    await store.submit("arena", [ScoreInput("x", 1)])
+    conn = await asyncpg.connect(store.pool._connect_args[0])  # type: ignore[attr-defined]
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.fetch(
+            "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['x'], ARRAY[5::bigint], "
+            "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
+        )
+        later = asyncio.create_task(store.submit("arena", [ScoreInput("x", 9)]))  # x's row lock
+        await store.submit("arena", [ScoreInput("y", 2)])
+        assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=False)
+        await tx.commit()
+        await later
+        assert await feed.sequence(store.pool, "arena") == feed.Sequenced(4, settled=True)
+        events = await feed.read_events(store.pool, "arena", after=0)
+        assert [(e.seq, e.player_id, e.old_score, e.new_score) for e in events] == [
+            (1, "x", None, 1), (2, "y", None, 2), (3, "x", 1, 5), (4, "x", 5, 9),
+        ]  # fmt: skip
     finally:
         await conn.close()
 
