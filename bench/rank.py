@@ -5,8 +5,9 @@ runs, then measures, in the same run and on the same data:
   - our exact rank of random players (``Store.fetch_rank``, pool and all);
   - a naive ``COUNT(*)`` over the order index;
   - Redis ``ZREVRANK`` when a Redis answers on 127.0.0.1:6379;
-  - single upserts over 16 connections with the rank structure and feed maintained,
-    beside the same upsert into a plain table with the same indexes;
+  - single upserts over 16 connections with the rank structure and feed maintained (with
+    the new rank in each reply, and without), beside the same upsert into a plain table
+    with the same indexes;
   - batched rows (1,000 per batch), with ranks in the reply and without.
 """
 
@@ -138,6 +139,11 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
         await store.submit(WRITES, [ScoreInput(f"w{rng.randrange(players)}", rng.randrange(10**6))])
         return 1
 
+    async def single_bulk(rng: random.Random) -> int:
+        score = ScoreInput(f"w{rng.randrange(players)}", rng.randrange(10**6))
+        await store.submit(WRITES, [score], with_ranks=False)
+        return 1
+
     async def plain(rng: random.Random) -> int:
         await store.pool.execute(PLAIN_UPSERT, f"w{rng.randrange(players)}", rng.randrange(10**6))
         return 1
@@ -161,6 +167,7 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
     try:
         result = {
             "upserts_per_s": await _throughput(single, workers=16, seconds=seconds),
+            "upserts_noranks_per_s": await _throughput(single_bulk, workers=16, seconds=seconds),
             "batch_rows_per_s": await _throughput(batch, workers=2, seconds=seconds),
             "batch_rows_noranks_per_s": await _throughput(batch_bulk, workers=2, seconds=seconds),
         }
@@ -229,7 +236,8 @@ def report(result: dict[str, Any], *, as_json: bool) -> str:
     else:
         lines.append("  redis       (nothing answers on 127.0.0.1:6379; baseline skipped)")
     lines.append(
-        f"writes: {result['upserts_per_s']:,}/s single upserts over 16 connections "
+        f"writes: {result['upserts_per_s']:,}/s single upserts over 16 connections with ranks, "
+        f"{result['upserts_noranks_per_s']:,}/s without "
         f"(plain upsert {result['upserts_plain_per_s']:,}/s)"
     )
     lines.append(
