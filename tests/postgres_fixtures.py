@@ -12,6 +12,7 @@ from it (``CREATE DATABASE ... TEMPLATE``), which takes tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -118,3 +119,26 @@ async def store(database_dsn: str, settings: Settings) -> AsyncIterator[Store]:
         yield s
     finally:
         await asyncio.wait_for(s.close(), 10)
+
+
+@contextlib.asynccontextmanager
+async def writer_in_flight(
+    dsn: str, board: str, player: str, score: int
+) -> AsyncIterator[asyncpg.transaction.Transaction]:
+    """A submit inside a transaction left open: a writer of ``board`` still in flight.
+
+    The caller commits or rolls back the yielded transaction; leaving the block closes the
+    connection, which rolls back whatever is still open.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.fetch(
+            "SELECT * FROM lb_submit($1, NULL, NULL, ARRAY[$2], ARRAY[$3::bigint], "
+            "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])",
+            board, player, score,
+        )  # fmt: skip
+        yield tx
+    finally:
+        await conn.close()

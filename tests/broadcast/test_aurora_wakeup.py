@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -14,7 +16,8 @@ from core.ranking import ScoreInput
 from core.settings import Settings
 from db.wakeup import install_aurora_wakeup
 from runtime.app import LocalRuntime
-from tests.broadcast.watchers import watcher
+from tests.broadcast.watchers import Watcher, watcher
+from tests.postgres_fixtures import writer_in_flight
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:broadcaster"
 
@@ -74,12 +77,13 @@ async def test_a_submit_invokes_the_broadcaster_asynchronously(
         ]
 
 
-async def test_the_payload_drives_a_round_and_a_rollback_sends_nothing(
-    aurora_like: str, settings: Settings
-) -> None:
-    """The invoke payload makes the broadcaster push committed changes; a rolled-back
-    transaction still invokes (not transactional) but nothing uncommitted is pushed."""
-    async with LocalRuntime(settings, dsn=aurora_like, broadcast=False) as rt:
+@contextlib.asynccontextmanager
+async def _arena_on_screen(
+    dsn: str, settings: Settings
+) -> AsyncIterator[tuple[LocalRuntime, Broadcaster, Watcher, str]]:
+    """A runtime without its own broadcaster (Aurora's invoke stands in for the wake-up),
+    a board, a broadcaster to hand payloads to, and a spectator watching its top 5."""
+    async with LocalRuntime(settings, dsn=dsn, broadcast=False) as rt:
         await rt.store.create_board(BoardSpec(id="arena"))
         svc = rt.services
         broadcaster = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
@@ -87,30 +91,30 @@ async def test_the_payload_drives_a_round_and_a_rollback_sends_nothing(
         async with watcher(rt, None, role="spectator") as screen:
             top = await screen.subscribe({"board": "arena", "view": "top", "n": 5})
             screen.listen()
-            conn = await asyncpg.connect(aurora_like)
-            try:
-                tx = conn.transaction()
-                await tx.start()
-                await conn.fetch(
-                    "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['ghost'], ARRAY[9::bigint], "
-                    "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
-                )
-                await tx.rollback()
-            finally:
-                await conn.close()
-            assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
-            result = await broadcaster.handle({"source": "postgres", "board": "arena"})
-            assert result["frames"] == 0
-            await rt.store.submit("arena", [ScoreInput("real", 3)])
-            payload = json.loads(
-                await rt.store.pool.fetchval(
-                    "SELECT payload::text FROM aws_lambda.invocations ORDER BY ctid DESC LIMIT 1"
-                )
+            yield rt, broadcaster, screen, top
+
+
+async def test_the_payload_drives_a_round_and_a_rollback_sends_nothing(
+    aurora_like: str, settings: Settings
+) -> None:
+    """The invoke payload makes the broadcaster push committed changes; a rolled-back
+    transaction still invokes (not transactional) but nothing uncommitted is pushed."""
+    async with _arena_on_screen(aurora_like, settings) as (rt, broadcaster, screen, top):
+        async with writer_in_flight(aurora_like, "arena", "ghost", 9) as tx:
+            await tx.rollback()
+        assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
+        result = await broadcaster.handle({"source": "postgres", "board": "arena"})
+        assert result["frames"] == 0
+        await rt.store.submit("arena", [ScoreInput("real", 3)])
+        payload = json.loads(
+            await rt.store.pool.fetchval(
+                "SELECT payload::text FROM aws_lambda.invocations ORDER BY ctid DESC LIMIT 1"
             )
-            result = await broadcaster.handle(payload)
-            assert result["frames"] == 1
-            await asyncio.sleep(0.1)
-            assert [e["player"] for e in screen.last(top)["entries"]] == ["real"]
+        )
+        result = await broadcaster.handle(payload)
+        assert result["frames"] == 1
+        await asyncio.sleep(0.1)
+        assert [e["player"] for e in screen.last(top)["entries"]] == ["real"]
 
 
 async def test_a_round_woken_before_the_commit_pushes_it_without_holding_writers(
@@ -119,34 +123,18 @@ async def test_a_round_woken_before_the_commit_pushes_it_without_holding_writers
     """aws_lambda.invoke fires before its writer commits. The round it starts keeps coming
     back while that writer is in flight, pushes the change once it commits, and meanwhile
     every other writer of the board goes ahead (sequencing never makes one wait)."""
-    async with LocalRuntime(settings, dsn=aurora_like, broadcast=False) as rt:
-        await rt.store.create_board(BoardSpec(id="arena"))
-        svc = rt.services
-        broadcaster = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
-                                  settings=settings)  # fmt: skip
-        async with watcher(rt, None, role="spectator") as screen:
-            top = await screen.subscribe({"board": "arena", "view": "top", "n": 5})
-            screen.listen()
-            conn = await asyncpg.connect(aurora_like)
-            try:
-                tx = conn.transaction()
-                await tx.start()
-                await conn.fetch(
-                    "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['early'], "
-                    "ARRAY[9::bigint], ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
-                )
-                # invoked already, before the commit (the stand-in's record of the payload
-                # is transactional, its call counter is not)
-                assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
-                payload = {"source": "postgres", "board": "arena"}
-                handling = asyncio.create_task(broadcaster.handle(payload))
-                await asyncio.wait_for(rt.store.submit("arena", [ScoreInput("other", 3)]), 2)
-                await asyncio.sleep(0.3)
-                assert not handling.done()  # still coming back for the writer in flight
-                await tx.commit()
-            finally:
-                await conn.close()
-            result = await asyncio.wait_for(handling, 10)
-            assert result["frames"] >= 1
-            await asyncio.sleep(0.1)
-            assert [e["player"] for e in screen.last(top)["entries"]] == ["early", "other"]
+    async with _arena_on_screen(aurora_like, settings) as (rt, broadcaster, screen, top):
+        async with writer_in_flight(aurora_like, "arena", "early", 9) as tx:
+            # invoked already, before the commit (the stand-in's record of the payload
+            # is transactional, its call counter is not)
+            assert await rt.store.pool.fetchval("SELECT last_value FROM aws_lambda.calls") == 1
+            payload = {"source": "postgres", "board": "arena"}
+            handling = asyncio.create_task(broadcaster.handle(payload))
+            await asyncio.wait_for(rt.store.submit("arena", [ScoreInput("other", 3)]), 2)
+            await asyncio.sleep(0.3)
+            assert not handling.done()  # still coming back for the writer in flight
+            await tx.commit()
+        result = await asyncio.wait_for(handling, 10)
+        assert result["frames"] >= 1
+        await asyncio.sleep(0.1)
+        assert [e["player"] for e in screen.last(top)["entries"]] == ["early", "other"]

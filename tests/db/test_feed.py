@@ -11,6 +11,11 @@ from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from db import feed
 from db.store import Store
+from tests.postgres_fixtures import writer_in_flight
+
+
+def _dsn(store: Store) -> str:
+    return str(store.pool._connect_args[0])  # type: ignore[attr-defined]
 
 
 async def test_events_are_written_with_each_rank_move(store: Store) -> None:
@@ -58,24 +63,15 @@ async def test_uncommitted_events_are_never_sequenced(store: Store) -> None:
     back; sequencing meanwhile numbers what has committed, says a writer is in flight, and
     makes no writer wait."""
     await store.create_board(BoardSpec(id="arena"))
-    conn = await asyncpg.connect(store.pool._connect_args[0])  # type: ignore[attr-defined]
-    try:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.fetch(
-            "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['x'], ARRAY[5::bigint], "
-            "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
-        )
+    async with writer_in_flight(_dsn(store), "arena", "x", 5) as tx:
         await store.submit("arena", [ScoreInput("y", 6)])  # commits, but waits for nothing
         sequenced = await asyncio.wait_for(feed.sequence(store.pool, "arena"), 2)
         assert sequenced == feed.Sequenced(1, settled=False)  # x is still in flight
         await asyncio.wait_for(store.submit("arena", [ScoreInput("z", 7)]), 2)
         await tx.rollback()
-        assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=True)
-        events = await feed.read_events(store.pool, "arena", after=0)
-        assert [(e.seq, e.player_id) for e in events] == [(1, "y"), (2, "z")]
-    finally:
-        await conn.close()
+    assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=True)
+    events = await feed.read_events(store.pool, "arena", after=0)
+    assert [(e.seq, e.player_id) for e in events] == [(1, "y"), (2, "z")]
 
 
 async def test_a_writer_committing_after_sequencing_gets_the_next_number(store: Store) -> None:
@@ -84,33 +80,24 @@ async def test_a_writer_committing_after_sequencing_gets_the_next_number(store: 
     player's events keep their order."""
     await store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
     await store.submit("arena", [ScoreInput("x", 1)])
-    conn = await asyncpg.connect(store.pool._connect_args[0])  # type: ignore[attr-defined]
-    try:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.fetch(
-            "SELECT * FROM lb_submit('arena', NULL, NULL, ARRAY['x'], ARRAY[5::bigint], "
-            "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])"
-        )
+    async with writer_in_flight(_dsn(store), "arena", "x", 5) as tx:
         later = asyncio.create_task(store.submit("arena", [ScoreInput("x", 9)]))  # x's row lock
         await store.submit("arena", [ScoreInput("y", 2)])
         assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=False)
         await tx.commit()
         await later
-        assert await feed.sequence(store.pool, "arena") == feed.Sequenced(4, settled=True)
-        events = await feed.read_events(store.pool, "arena", after=0)
-        assert [(e.seq, e.player_id, e.old_score, e.new_score) for e in events] == [
-            (1, "x", None, 1), (2, "y", None, 2), (3, "x", 1, 5), (4, "x", 5, 9),
-        ]  # fmt: skip
-    finally:
-        await conn.close()
+    assert await feed.sequence(store.pool, "arena") == feed.Sequenced(4, settled=True)
+    events = await feed.read_events(store.pool, "arena", after=0)
+    assert [(e.seq, e.player_id, e.old_score, e.new_score) for e in events] == [
+        (1, "x", None, 1), (2, "y", None, 2), (3, "x", 1, 5), (4, "x", 5, 9),
+    ]  # fmt: skip
 
 
 async def test_commit_notifies_listeners_once_per_board(store: Store) -> None:
     """A committed submit NOTIFYs lb_events with the board id; a rolled-back one does not."""
     await store.create_board(BoardSpec(id="arena"))
     got: asyncio.Queue[str] = asyncio.Queue()
-    conn = await asyncpg.connect(store.pool._connect_args[0])  # type: ignore[attr-defined]
+    conn = await asyncpg.connect(_dsn(store))
     try:
         await conn.add_listener("lb_events", lambda *args: got.put_nowait(args[3]))
         await store.submit("arena", [ScoreInput("a", 1), ScoreInput("b", 2)])
