@@ -1,22 +1,16 @@
--- The write path's two shared costs: the ladder size and the board row.
+-- The ladder size without walking every pending delta.
 --
--- 1. Every ack and every read reports the ladder's size: lb_rank_total plus the sum of
---    the pending deltas, and that sum walked every pending delta of the ladder (hundreds
---    under load, since the compactor folds every ~100 ms). But a score change writes a
---    -1/+1 pair, which nets to zero; only a new entry's +1 changes the size. Writers now
---    mark the deltas that can ("sized": true for a new entry's +1, false for a pair), and
---    the size sums only the sized ones through a partial index: at steady state, when
---    players improve rather than arrive, that is nearly nothing. Pairs are written by one
---    transaction and folded by another, each atomically, so in every snapshot the
---    unmarked sum is zero and
---        size = lb_rank_total.cnt + sum of visible deltas that are not sized = false
---    Rows written before this migration (sized NULL) are summed as before.
---
--- 2. lb_sequence locked the board row FOR UPDATE, which conflicts with the FOR KEY SHARE
---    lock that every idempotent submit's foreign-key check (lb_submission -> lb_board)
---    takes on the same row: sequencing and submits waited for each other. It only
---    changes the non-key column seq, so FOR NO KEY UPDATE is the lock it needs, and it
---    conflicts with neither.
+-- Every ack and every read reports the ladder's size: lb_rank_total plus the sum of the
+-- pending deltas, and that sum walked every pending delta of the ladder (hundreds under
+-- load, since the compactor folds every ~100 ms). But a score change writes a -1/+1
+-- pair, which nets to zero; only a new entry's +1 changes the size. Writers now mark the
+-- deltas that can ("sized": true for a new entry's +1, false for a pair), and the size
+-- sums only the sized ones through a partial index: at steady state, when players
+-- improve rather than arrive, that is nearly nothing. Pairs are written by one
+-- transaction and folded by another, each atomically, so in every snapshot the unmarked
+-- sum is zero and
+--     size = lb_rank_total.cnt + sum of visible deltas that are not sized = false
+-- Rows written before this migration (sized NULL) are summed as before.
 
 ALTER TABLE lb_rank_delta ADD COLUMN sized boolean;
 CREATE INDEX lb_rank_delta_sized ON lb_rank_delta (season_no) INCLUDE (delta)
@@ -213,31 +207,5 @@ BEGIN
                r.rank, n_total, false
           FROM unnest(o_players, o_scores, o_ats, o_updates, o_prev_scores, o_prev_ats, o_ranks)
                AS r(player_id, score, at, updates, prev_score, prev_at, rank);
-END;
-$$;
-
--- Number every committed pending event of one board; returns the board's new seq.
-CREATE OR REPLACE FUNCTION lb_sequence(p_board text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    base bigint;
-    n bigint;
-BEGIN
-    PERFORM pg_advisory_xact_lock(19522, hashtext(p_board));
-    SELECT seq INTO base FROM lb_board WHERE board_id = p_board FOR NO KEY UPDATE;
-    IF base IS NULL THEN
-        RETURN NULL;
-    END IF;
-    WITH numbered AS (
-        SELECT event_id, base + row_number() OVER (ORDER BY event_id) AS s
-          FROM lb_event
-         WHERE board_id = p_board AND seq IS NULL
-    )
-    UPDATE lb_event e SET seq = numbered.s FROM numbered WHERE e.event_id = numbered.event_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN
-        UPDATE lb_board SET seq = base + n WHERE board_id = p_board;
-    END IF;
-    RETURN base + n;
 END;
 $$;

@@ -18,7 +18,13 @@
 -- never queues, and says so ("settled"); a broadcaster that gets settled = false comes
 -- back for the rest a round later instead of holding everyone up (broadcast/worker.py).
 --
--- lb_sequence stays, unchanged, for processes of the previous release during a deploy.
+-- The board row is locked FOR NO KEY UPDATE, not FOR UPDATE as before: numbering changes
+-- only the non-key column seq, and FOR UPDATE conflicts with the FOR KEY SHARE lock that
+-- every idempotent submit's foreign-key check (lb_submission -> lb_board) takes on the
+-- same row, so sequencing and submits waited for each other.
+--
+-- lb_sequence stays, with its blocking lock, for processes of the previous release during
+-- a deploy; it now numbers through lb_sequence_settled, so the numbering is in one place.
 
 CREATE FUNCTION lb_sequence_settled(p_board text, OUT seq bigint, OUT settled boolean)
 LANGUAGE plpgsql AS $$
@@ -52,5 +58,13 @@ BEGIN
         UPDATE lb_board b SET seq = base + n WHERE b.board_id = p_board;
     END IF;
     seq := base + n;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION lb_sequence(p_board text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(19522, hashtext(p_board));  -- waits for every writer
+    RETURN (lb_sequence_settled(p_board)).seq;
 END;
 $$;
