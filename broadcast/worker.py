@@ -320,8 +320,8 @@ class Broadcaster:
         self._warm[board] = warm
         for cid in gone:
             await self.connections.remove(cid)
-        await compact(self.store.pool, int(info["season_no"]))
-        await vacuum_deltas(self.store.pool)
+        if (await compact(self.store.pool, int(info["season_no"]))).folded_buckets:
+            await vacuum_deltas(self.store.pool)
         return report
 
     async def _subscriptions(self, conn: asyncpg.Connection, board: str, rounds: int) -> _Warm:

@@ -175,11 +175,11 @@ async def vacuum_deltas(
     """VACUUM the delta table once ``dead_max`` folded deltas await removal, at most
     once per ``interval_s``.
 
-    Every compactor's caller runs this after compacting, so reads never walk more than
-    about a second of dead delta entries, instead of up to a minute of them between
-    autovacuum runs. The table is tiny by design (only unfolded deltas live in it), so
-    the VACUUM takes milliseconds; one already running elsewhere is skipped, not waited
-    for. Returns whether it vacuumed.
+    Every compactor's caller runs this after a compaction that folded deltas, so reads
+    never walk more than about a second of dead delta entries, instead of up to a minute
+    of them between autovacuum runs. The table is tiny by design (only unfolded deltas
+    live in it), so the VACUUM takes milliseconds; one already running elsewhere is
+    skipped, not waited for. Returns whether it vacuumed.
     """
     async with translated(), pool.acquire() as conn:
         if not await conn.fetchval(DELTAS_TO_VACUUM, dead_max, interval_s):

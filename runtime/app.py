@@ -80,8 +80,8 @@ class PeriodicJob:
 async def maintain(pool: asyncpg.Pool) -> None:
     """One maintenance pass: fold rank deltas (vacuuming the folded ones when enough are
     dead), then sequence every board with pending events."""
-    await compact_all(pool)
-    await vacuum_deltas(pool)
+    if any(r.folded_buckets for r in await compact_all(pool)):
+        await vacuum_deltas(pool)
     for board in await boards_with_pending(pool):
         await sequence(pool, board)
 
