@@ -14,10 +14,6 @@ from db.store import Store
 from tests.postgres_fixtures import writer_in_flight
 
 
-def _dsn(store: Store) -> str:
-    return str(store.pool._connect_args[0])  # type: ignore[attr-defined]
-
-
 async def test_events_are_written_with_each_rank_move(store: Store) -> None:
     """Each insert or key change writes one event with old and new score; no-ops write none."""
     await store.create_board(BoardSpec(id="arena"))
@@ -58,12 +54,12 @@ async def test_sequence_is_dense_and_per_board_under_concurrent_writers(store: S
         assert (await store.get_board(b)).seq == 150
 
 
-async def test_uncommitted_events_are_never_sequenced(store: Store) -> None:
+async def test_uncommitted_events_are_never_sequenced(store: Store, database_dsn: str) -> None:
     """An event inside an open transaction gets no seq until it commits, and none if rolled
     back; sequencing meanwhile numbers what has committed, says a writer is in flight, and
     makes no writer wait."""
     await store.create_board(BoardSpec(id="arena"))
-    async with writer_in_flight(_dsn(store), "arena", "x", 5) as tx:
+    async with writer_in_flight(database_dsn, "arena", "x", 5) as tx:
         await store.submit("arena", [ScoreInput("y", 6)])  # commits, but waits for nothing
         sequenced = await asyncio.wait_for(feed.sequence(store.pool, "arena"), 2)
         assert sequenced == feed.Sequenced(1, settled=False)  # x is still in flight
@@ -74,13 +70,15 @@ async def test_uncommitted_events_are_never_sequenced(store: Store) -> None:
     assert [(e.seq, e.player_id) for e in events] == [(1, "y"), (2, "z")]
 
 
-async def test_a_writer_committing_after_sequencing_gets_the_next_number(store: Store) -> None:
+async def test_a_writer_committing_after_sequencing_gets_the_next_number(
+    store: Store, database_dsn: str
+) -> None:
     """A writer in flight while the board is sequenced commits afterwards and is numbered
     next time, after what was already numbered: nothing slips below a given seq, and one
     player's events keep their order."""
     await store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
     await store.submit("arena", [ScoreInput("x", 1)])
-    async with writer_in_flight(_dsn(store), "arena", "x", 5) as tx:
+    async with writer_in_flight(database_dsn, "arena", "x", 5) as tx:
         later = asyncio.create_task(store.submit("arena", [ScoreInput("x", 9)]))  # x's row lock
         await store.submit("arena", [ScoreInput("y", 2)])
         assert await feed.sequence(store.pool, "arena") == feed.Sequenced(2, settled=False)
@@ -93,11 +91,11 @@ async def test_a_writer_committing_after_sequencing_gets_the_next_number(store: 
     ]  # fmt: skip
 
 
-async def test_commit_notifies_listeners_once_per_board(store: Store) -> None:
+async def test_commit_notifies_listeners_once_per_board(store: Store, database_dsn: str) -> None:
     """A committed submit NOTIFYs lb_events with the board id; a rolled-back one does not."""
     await store.create_board(BoardSpec(id="arena"))
     got: asyncio.Queue[str] = asyncio.Queue()
-    conn = await asyncpg.connect(_dsn(store))
+    conn = await asyncpg.connect(database_dsn)
     try:
         await conn.add_listener("lb_events", lambda *args: got.put_nowait(args[3]))
         await store.submit("arena", [ScoreInput("a", 1), ScoreInput("b", 2)])
