@@ -57,6 +57,48 @@ async def test_concurrent_retries_of_one_submission_apply_once(store: Store) -> 
     assert (await store.fetch_standing("kills", "bob")).entry.score == 7
 
 
+async def _feed_and_deltas(store: Store, board: str) -> tuple[list[tuple], list[tuple]]:
+    events = await store.pool.fetch(
+        "SELECT player_id, old_score, new_score FROM lb_event WHERE board_id = $1 "
+        "ORDER BY event_id",
+        board,
+    )
+    deltas = await store.pool.fetch(
+        "SELECT d.player_id, d.sort_score, d.delta, d.sized FROM lb_rank_delta d "
+        "JOIN lb_season s ON s.season_no = d.season_no WHERE s.board_id = $1 "
+        "ORDER BY d.player_id, d.delta, d.sort_score",
+        board,
+    )
+    return [tuple(r) for r in events], [tuple(r) for r in deltas]
+
+
+async def test_one_score_writes_its_event_and_rank_deltas(store: Store) -> None:
+    """A one-score submit (the scalar path) writes one event and a sized +1 for an arrival,
+    one event and an unsized -1/+1 pair for a move, and nothing for a score that doesn't
+    move the entry; a replay writes nothing and answers the same."""
+    await store.create_board(BoardSpec(id="solo", policy=UpdatePolicy.BEST))
+    sid = SubmissionId("arrive")
+    first = await store.submit("solo", [ScoreInput("alice", 5)], submission_id=sid)
+    assert await _feed_and_deltas(store, "solo") == ([("alice", None, 5)], [("alice", -5, 1, True)])
+    replay = await store.submit("solo", [ScoreInput("alice", 5)], submission_id=sid)
+    assert replay[0].replayed and not first[0].replayed
+    assert (
+        (replay[0].score, replay[0].rank, replay[0].total, replay[0].improved)
+        == (first[0].score, first[0].rank, first[0].total, first[0].improved)
+        == (5, 1, 1, True)
+    )
+    assert replay[0].achieved_at == first[0].achieved_at
+
+    worse = await store.submit("solo", [ScoreInput("alice", 3)])
+    assert (worse[0].score, worse[0].improved, worse[0].updates) == (5, False, 2)
+    moved = await store.submit("solo", [ScoreInput("alice", 8)])
+    assert (moved[0].score, moved[0].improved, moved[0].rank) == (8, True, 1)
+    assert await _feed_and_deltas(store, "solo") == (
+        [("alice", None, 5), ("alice", 5, 8)],
+        [("alice", -5, -1, False), ("alice", -8, 1, False), ("alice", -5, 1, True)],
+    )
+
+
 async def test_best_policy_keeps_the_better_score_on_both_orders(store: Store) -> None:
     """best keeps the higher score on desc boards and the lower time on asc boards."""
     await store.create_board(BoardSpec(id="points"))

@@ -1,0 +1,291 @@
+-- One score, one row: the single-score submit without the batch machinery.
+--
+-- lb_submit handles a single score and a batch of a thousand with the same statements:
+-- unnest the input, upsert, gather the results with seven ordered array_aggs, unnest
+-- them again for the deltas and events, rank, build the idempotency record with
+-- jsonb_agg, unnest once more for the reply. For one score that is a dozen executor
+-- start-ups, sorts of one row and aggregates over one row. Profiled with perf under the
+-- acked-submit benchmark (32 WebSocket players, one score each per round trip), starting
+-- executors was 21% of all PostgreSQL CPU, and most of it was this function's
+-- statements around the one row they carried.
+--
+-- A submit of exactly one score now takes a scalar branch: one INSERT ... ON CONFLICT
+-- ... RETURNING INTO variables, the deltas and the event as VALUES, the rank through
+-- lb_count_before, the idempotency record, and the reply from the function's OUT
+-- variables. The steps, their order, the locks they take and every row they write are
+-- the same as the batch's: the same policies and bounds check, the same deltas
+-- (a -1/+1 pair for a move, a sized +1 for a new entry), one event when the key moved,
+-- and an idempotency record of the same shape, so a replay answers the same whichever
+-- branch wrote it. Batches are unchanged.
+
+CREATE OR REPLACE FUNCTION lb_submit(
+    p_board       text,
+    p_submission  text,
+    p_hash        text,
+    p_players     text[],
+    p_scores      bigint[],
+    p_ats         timestamptz[],
+    p_metas       jsonb[],
+    p_with_ranks  boolean DEFAULT true
+)
+RETURNS TABLE (
+    player_id    text,
+    score        bigint,
+    achieved_at  timestamptz,
+    updates      integer,
+    improved     boolean,
+    rank         bigint,
+    total        bigint,
+    replayed     boolean
+)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    b              record;
+    prior          record;
+    n_total        bigint;
+    sign           integer;
+    result         jsonb;
+    hi             bigint;
+    lo             bigint;
+    o_players      text[];
+    o_scores       bigint[];
+    o_ats          timestamptz[];
+    o_updates      integer[];
+    o_prev_scores  bigint[];
+    o_prev_ats     timestamptz[];
+    o_ranks        bigint[];
+    s_player       text;
+    s_score        bigint;
+    s_at           timestamptz;
+    s_updates      integer;
+    s_prev_score   bigint;
+    s_prev_at      timestamptz;
+    s_rank         bigint;
+    s_improved     boolean;
+BEGIN
+    SELECT lb.board_id, lb.sort_order, lb.policy, lb.min_score, lb.max_score, s.season_no, s.season
+      INTO b
+      FROM lb_board lb
+      JOIN lb_season s ON s.board_id = lb.board_id AND s.season = lb.season
+     WHERE lb.board_id = p_board;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown board %', quote_literal(p_board) USING ERRCODE = 'LB404';
+    END IF;
+
+    IF p_submission IS NOT NULL THEN
+        SELECT sub.request_hash, sub.result INTO prior
+          FROM lb_submission sub
+         WHERE sub.board_id = p_board AND sub.submission_id = p_submission;
+        IF FOUND THEN
+            IF prior.request_hash <> p_hash THEN
+                RAISE EXCEPTION 'submission id % was already used with a different payload',
+                    quote_literal(p_submission) USING ERRCODE = 'LB409';
+            END IF;
+            RETURN QUERY
+                SELECT r.player_id, r.score, r.achieved_at, r.updates, r.improved, r.rank,
+                       r.total, true
+                  FROM jsonb_to_recordset(prior.result) AS r(
+                       player_id text, score bigint, achieved_at timestamptz, updates integer,
+                       improved boolean, rank bigint, total bigint);
+            RETURN;
+        END IF;
+    END IF;
+
+    -- Writers share the board's sequencing lock; lb_sequence() takes it exclusively.
+    PERFORM pg_advisory_xact_lock_shared(19522, hashtext(p_board));
+    sign := CASE WHEN b.sort_order = 'desc' THEN -1 ELSE 1 END;
+
+    IF cardinality(p_players) = 1 THEN
+        -- One score: the same steps as the batch below, as scalar statements.
+        s_player := p_players[1];
+        INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
+                                   updates, metadata, prev_score, prev_at)
+        VALUES (b.season_no, s_player, p_scores[1], sign * p_scores[1],
+                coalesce(p_ats[1], now()), 1, p_metas[1], NULL, NULL)
+        ON CONFLICT (season_no, player_id) DO UPDATE SET
+            prev_score = e.score,
+            prev_at = e.achieved_at,
+            score = CASE
+                WHEN b.policy = 'increment' THEN e.score + excluded.score
+                WHEN b.policy = 'latest' THEN excluded.score
+                WHEN sign * excluded.score < sign * e.score THEN excluded.score
+                ELSE e.score END,
+            sort_score = sign * CASE
+                WHEN b.policy = 'increment' THEN e.score + excluded.score
+                WHEN b.policy = 'latest' THEN excluded.score
+                WHEN sign * excluded.score < sign * e.score THEN excluded.score
+                ELSE e.score END,
+            achieved_at = CASE
+                WHEN b.policy = 'latest' THEN excluded.achieved_at
+                WHEN b.policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
+                WHEN b.policy = 'best' AND sign * excluded.score < sign * e.score
+                    THEN excluded.achieved_at
+                ELSE e.achieved_at END,
+            updates = e.updates + 1,
+            metadata = coalesce(excluded.metadata, e.metadata)
+        RETURNING e.score, e.achieved_at, e.updates, e.prev_score, e.prev_at
+             INTO s_score, s_at, s_updates, s_prev_score, s_prev_at;
+
+        IF s_score > b.max_score OR s_score < b.min_score THEN
+            RAISE EXCEPTION 'a resulting score (% .. %) is outside the board''s bounds [%, %]',
+                s_score, s_score, b.min_score, b.max_score USING ERRCODE = 'LB422';
+        END IF;
+
+        IF (s_prev_score, s_prev_at) IS DISTINCT FROM (s_score, s_at) THEN
+            IF s_prev_at IS NULL THEN
+                INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta,
+                                           sized)
+                VALUES (b.season_no, sign * s_score, s_at, s_player, 1, true);
+            ELSE
+                INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta,
+                                           sized)
+                VALUES (b.season_no, sign * s_prev_score, s_prev_at, s_player, -1, false),
+                       (b.season_no, sign * s_score, s_at, s_player, 1, false);
+            END IF;
+            INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
+                                  old_at, new_at)
+            VALUES (b.board_id, b.season, b.season_no, s_player, s_prev_score, s_score,
+                    s_prev_at, s_at);
+        END IF;
+
+        IF p_with_ranks THEN
+            n_total := lb_count_entries(b.season_no);
+            s_rank := lb_count_before(b.season_no, sign * s_score, s_at, s_player) + 1;
+        END IF;
+        s_improved := s_prev_at IS NULL OR sign * s_score < sign * s_prev_score;
+
+        IF p_submission IS NOT NULL THEN
+            INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
+            VALUES (p_board, p_submission, p_hash, jsonb_build_array(jsonb_build_object(
+                'player_id', s_player, 'score', s_score, 'achieved_at', s_at,
+                'updates', s_updates, 'improved', s_improved, 'rank', s_rank,
+                'total', n_total)));
+        END IF;
+
+        player_id := s_player;
+        score := s_score;
+        achieved_at := s_at;
+        updates := s_updates;
+        improved := s_improved;
+        rank := s_rank;
+        total := n_total;
+        replayed := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    WITH input AS (
+        SELECT i.player_id, i.score, coalesce(i.at, now()) AS at, i.meta
+          FROM unnest(p_players, p_scores, p_ats, p_metas) AS i(player_id, score, at, meta)
+         ORDER BY i.player_id
+    ),
+    up AS (
+        INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
+                                   updates, metadata, prev_score, prev_at)
+        SELECT b.season_no, input.player_id, input.score, sign * input.score, input.at, 1,
+               input.meta, NULL, NULL
+          FROM input
+        ON CONFLICT (season_no, player_id) DO UPDATE SET
+            prev_score = e.score,
+            prev_at = e.achieved_at,
+            score = CASE
+                WHEN b.policy = 'increment' THEN e.score + excluded.score
+                WHEN b.policy = 'latest' THEN excluded.score
+                WHEN sign * excluded.score < sign * e.score THEN excluded.score
+                ELSE e.score END,
+            sort_score = sign * CASE
+                WHEN b.policy = 'increment' THEN e.score + excluded.score
+                WHEN b.policy = 'latest' THEN excluded.score
+                WHEN sign * excluded.score < sign * e.score THEN excluded.score
+                ELSE e.score END,
+            achieved_at = CASE
+                WHEN b.policy = 'latest' THEN excluded.achieved_at
+                WHEN b.policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
+                WHEN b.policy = 'best' AND sign * excluded.score < sign * e.score
+                    THEN excluded.achieved_at
+                ELSE e.achieved_at END,
+            updates = e.updates + 1,
+            metadata = coalesce(excluded.metadata, e.metadata)
+        RETURNING e.player_id, e.score, e.sort_score, e.achieved_at, e.updates,
+                  e.prev_score, e.prev_at
+    )
+    SELECT array_agg(up.player_id ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           array_agg(up.score ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           array_agg(up.achieved_at ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           array_agg(up.updates ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           array_agg(up.prev_score ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           array_agg(up.prev_at ORDER BY up.sort_score, up.achieved_at, up.player_id),
+           max(up.score), min(up.score)
+      INTO o_players, o_scores, o_ats, o_updates, o_prev_scores, o_prev_ats, hi, lo
+      FROM up;
+
+    IF hi > b.max_score OR lo < b.min_score THEN
+        RAISE EXCEPTION 'a resulting score (% .. %) is outside the board''s bounds [%, %]',
+            lo, hi, b.min_score, b.max_score USING ERRCODE = 'LB422';
+    END IF;
+
+    -- Rank deltas: -1 where an entry left its key, +1 where it arrived (sized: a new
+    -- entry, the only kind that changes the ladder's size). Events for every entry whose
+    -- key moved, in the new order of the batch.
+    WITH o AS (
+        SELECT * FROM unnest(o_players, o_scores, o_ats, o_prev_scores, o_prev_ats)
+            AS o(player_id, score, at, prev_score, prev_at)
+         WHERE (o.prev_score, o.prev_at) IS DISTINCT FROM (o.score, o.at)
+    ),
+    deltas AS (
+        INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta, sized)
+        SELECT b.season_no, sign * o.prev_score, o.prev_at, o.player_id, -1, false
+          FROM o WHERE o.prev_at IS NOT NULL
+        UNION ALL
+        SELECT b.season_no, sign * o.score, o.at, o.player_id, 1, o.prev_at IS NULL FROM o
+    )
+    INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
+                          old_at, new_at)
+    SELECT b.board_id, b.season, b.season_no, o.player_id, o.prev_score, o.score,
+           o.prev_at, o.at
+      FROM o;
+
+    IF p_with_ranks AND cardinality(o_players) > 16 THEN
+        -- many keys: one merged pass (db/migrations/0007_batch_ranks.sql)
+        n_total := lb_count_entries(b.season_no);
+        SELECT array_agg(m.before + 1 ORDER BY m.i)
+          INTO o_ranks
+          FROM lb_count_before_many(
+                   b.season_no,
+                   ARRAY(SELECT sign * x FROM unnest(o_scores) WITH ORDINALITY AS u(x, k) ORDER BY k),
+                   o_ats, o_players) AS m;
+    ELSIF p_with_ranks THEN
+        n_total := lb_count_entries(b.season_no);
+        SELECT array_agg(lb_count_before(b.season_no, sign * r.score, r.at, r.player_id) + 1
+                         ORDER BY r.ord)
+          INTO o_ranks
+          FROM unnest(o_players, o_scores, o_ats) WITH ORDINALITY AS r(player_id, score, at, ord);
+    ELSE
+        o_ranks := array_fill(NULL::bigint, ARRAY[cardinality(o_players)]);
+    END IF;
+
+    IF p_submission IS NOT NULL THEN
+        SELECT jsonb_agg(jsonb_build_object(
+                   'player_id', r.player_id, 'score', r.score, 'achieved_at', r.at,
+                   'updates', r.updates, 'improved', r.improved, 'rank', r.rank,
+                   'total', n_total))
+          INTO result
+          FROM unnest(o_players, o_scores, o_ats, o_updates, o_ranks,
+                      ARRAY(SELECT x.prev_at IS NULL OR sign * x.score < sign * x.prev_score
+                              FROM unnest(o_scores, o_prev_scores, o_prev_ats)
+                                   WITH ORDINALITY AS x(score, prev_score, prev_at, ord)
+                             ORDER BY x.ord))
+               AS r(player_id, score, at, updates, rank, improved);
+        INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
+        VALUES (p_board, p_submission, p_hash, result);
+    END IF;
+
+    RETURN QUERY
+        SELECT r.player_id, r.score, r.at, r.updates,
+               r.prev_at IS NULL OR sign * r.score < sign * r.prev_score,
+               r.rank, n_total, false
+          FROM unnest(o_players, o_scores, o_ats, o_updates, o_prev_scores, o_prev_ats, o_ranks)
+               AS r(player_id, score, at, updates, prev_score, prev_at, rank);
+END;
+$$;
