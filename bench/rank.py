@@ -8,7 +8,11 @@ runs, then measures, in the same run and on the same data:
   - single upserts over 16 connections with the rank structure and feed maintained (with
     the new rank in each reply, and without), beside the same upsert into a plain table
     with the same indexes;
-  - batched rows (1,000 per batch), with ranks in the reply and without.
+  - batched rows (1,000 per batch), with ranks in the reply and without. Like concurrent
+    matches, concurrent batches carry different players: each writer draws from its own
+    half of the players. (Drawn from all of them, two batches of 1,000 out of 100,000
+    share a player or more nearly every time, and the second waits on that row's lock
+    until the first commits, so the writers ran one at a time.)
 """
 
 from __future__ import annotations
@@ -117,14 +121,17 @@ async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float
 
 
 async def _throughput(worker: Any, *, workers: int, seconds: float) -> float:
-    """Operations per second of ``workers`` concurrent loops over ``seconds``."""
+    """Operations per second of ``workers`` concurrent loops over ``seconds``.
+
+    ``worker(rng, lane, lanes)`` does one operation and returns how many rows it wrote.
+    """
     deadline = time.perf_counter() + seconds
     counts = [0] * workers
 
     async def loop(i: int) -> None:
         rng = random.Random(i)
         while time.perf_counter() < deadline:
-            counts[i] += await worker(rng)
+            counts[i] += await worker(rng, i, workers)
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(workers)))
@@ -135,30 +142,29 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
     await store.create_board(BoardSpec(id=WRITES, policy=UpdatePolicy.LATEST))
     players = 100_000
 
-    async def single(rng: random.Random) -> int:
+    async def single(rng: random.Random, _lane: int, _lanes: int) -> int:
         await store.submit(WRITES, [ScoreInput(f"w{rng.randrange(players)}", rng.randrange(10**6))])
         return 1
 
-    async def single_bulk(rng: random.Random) -> int:
+    async def single_bulk(rng: random.Random, _lane: int, _lanes: int) -> int:
         score = ScoreInput(f"w{rng.randrange(players)}", rng.randrange(10**6))
         await store.submit(WRITES, [score], with_ranks=False)
         return 1
 
-    async def plain(rng: random.Random) -> int:
+    async def plain(rng: random.Random, _lane: int, _lanes: int) -> int:
         await store.pool.execute(PLAIN_UPSERT, f"w{rng.randrange(players)}", rng.randrange(10**6))
         return 1
 
-    def batch_of(rng: random.Random) -> list[ScoreInput]:
-        return [
-            ScoreInput(f"w{p}", rng.randrange(10**6)) for p in rng.sample(range(players), BATCH)
-        ]
+    def batch_of(rng: random.Random, lane: int, lanes: int) -> list[ScoreInput]:
+        mine = range(lane * players // lanes, (lane + 1) * players // lanes)
+        return [ScoreInput(f"w{p}", rng.randrange(10**6)) for p in rng.sample(mine, BATCH)]
 
-    async def batch(rng: random.Random) -> int:
-        await store.submit(WRITES, batch_of(rng))
+    async def batch(rng: random.Random, lane: int, lanes: int) -> int:
+        await store.submit(WRITES, batch_of(rng, lane, lanes))
         return BATCH
 
-    async def batch_bulk(rng: random.Random) -> int:
-        await store.submit(WRITES, batch_of(rng), with_ranks=False)
+    async def batch_bulk(rng: random.Random, lane: int, lanes: int) -> int:
+        await store.submit(WRITES, batch_of(rng, lane, lanes), with_ranks=False)
         return BATCH
 
     await store.pool.execute(PLAIN_TABLE)

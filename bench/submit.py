@@ -6,7 +6,9 @@ fsync on). C concurrent WebSocket clients (players) each submit a score, wait fo
 are the SDK's :class:`~client.LeaderboardClient`, so its overhead is in the numbers. The same
 load generator then drives Redis ``ZADD`` with C concurrent loops, when a Redis answers
 on 127.0.0.1:6379. Last, server-role clients submit batches of 500 scores (a batch stays
-under API Gateway's 32 KB frame).
+under API Gateway's 32 KB frame); like concurrent matches, concurrent batches carry
+different players (two random batches from one pool nearly always share one, and then run
+one after the other, waiting on that row's lock).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from client import LeaderboardClient
 
 BOARD = "bench-submit"
 BATCH = 500
+PLAYERS = 200_000  # batch phase: each server client draws from its own share, like matches
 
 
 async def _setup(server: Server) -> None:
@@ -73,7 +76,8 @@ async def _batches(server: Server, clients: int, seconds: float) -> dict[str, An
         nonlocal scores
         rng = random.Random(100 + i)
         while time.perf_counter() < deadline:
-            batch = [(f"b{p}", rng.randrange(10**9)) for p in rng.sample(range(200_000), BATCH)]
+            mine = range(i * PLAYERS // clients, (i + 1) * PLAYERS // clients)
+            batch = [(f"b{p}", rng.randrange(10**9)) for p in rng.sample(mine, BATCH)]
             await sdks[i].submit_batch(BOARD, batch, retries=0)
             scores += BATCH
 
