@@ -9,14 +9,60 @@
 -- executors was 21% of all PostgreSQL CPU, and most of it was this function's
 -- statements around the one row they carried.
 --
--- A submit of exactly one score now takes a scalar branch: one INSERT ... ON CONFLICT
--- ... RETURNING INTO variables, the deltas and the event as VALUES, the rank through
--- lb_count_before, the idempotency record, and the reply from the function's OUT
+-- A submit of exactly one score now takes a scalar branch: the upsert (lb_upsert_entries,
+-- which both branches call) into variables, the deltas and the event as VALUES, the rank
+-- through lb_count_before, the idempotency record, and the reply from the function's OUT
 -- variables. The steps, their order, the locks they take and every row they write are
 -- the same as the batch's: the same policies and bounds check, the same deltas
 -- (a -1/+1 pair for a move, a sized +1 for a new entry), one event when the key moved,
 -- and an idempotency record of the same shape, so a replay answers the same whichever
--- branch wrote it. Batches are unchanged.
+-- branch wrote it. Batches run the same statements as before.
+
+-- The upsert of a submit, shared by both branches: the board's update policy applied in
+-- one INSERT ... ON CONFLICT, in player-id order (so concurrent batches lock entries in
+-- the same order and never deadlock), stashing each entry's previous key.
+CREATE FUNCTION lb_upsert_entries(
+    p_season   integer,
+    p_policy   text,
+    p_sign     integer,
+    p_players  text[],
+    p_scores   bigint[],
+    p_ats      timestamptz[],
+    p_metas    jsonb[]
+)
+RETURNS TABLE (player_id text, score bigint, sort_score bigint, achieved_at timestamptz,
+               updates integer, prev_score bigint, prev_at timestamptz)
+LANGUAGE sql AS $$
+    INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
+                               updates, metadata, prev_score, prev_at)
+    SELECT p_season, i.player_id, i.score, p_sign * i.score, coalesce(i.at, now()), 1,
+           i.meta, NULL, NULL
+      FROM unnest(p_players, p_scores, p_ats, p_metas) AS i(player_id, score, at, meta)
+     ORDER BY i.player_id
+    ON CONFLICT (season_no, player_id) DO UPDATE SET
+        prev_score = e.score,
+        prev_at = e.achieved_at,
+        score = CASE
+            WHEN p_policy = 'increment' THEN e.score + excluded.score
+            WHEN p_policy = 'latest' THEN excluded.score
+            WHEN p_sign * excluded.score < p_sign * e.score THEN excluded.score
+            ELSE e.score END,
+        sort_score = p_sign * CASE
+            WHEN p_policy = 'increment' THEN e.score + excluded.score
+            WHEN p_policy = 'latest' THEN excluded.score
+            WHEN p_sign * excluded.score < p_sign * e.score THEN excluded.score
+            ELSE e.score END,
+        achieved_at = CASE
+            WHEN p_policy = 'latest' THEN excluded.achieved_at
+            WHEN p_policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
+            WHEN p_policy = 'best' AND p_sign * excluded.score < p_sign * e.score
+                THEN excluded.achieved_at
+            ELSE e.achieved_at END,
+        updates = e.updates + 1,
+        metadata = coalesce(excluded.metadata, e.metadata)
+    RETURNING e.player_id, e.score, e.sort_score, e.achieved_at, e.updates, e.prev_score,
+              e.prev_at
+$$;
 
 CREATE OR REPLACE FUNCTION lb_submit(
     p_board       text,
@@ -99,33 +145,10 @@ BEGIN
     IF cardinality(p_players) = 1 THEN
         -- One score: the same steps as the batch below, as scalar statements.
         s_player := p_players[1];
-        INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
-                                   updates, metadata, prev_score, prev_at)
-        VALUES (b.season_no, s_player, p_scores[1], sign * p_scores[1],
-                coalesce(p_ats[1], now()), 1, p_metas[1], NULL, NULL)
-        ON CONFLICT (season_no, player_id) DO UPDATE SET
-            prev_score = e.score,
-            prev_at = e.achieved_at,
-            score = CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            sort_score = sign * CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            achieved_at = CASE
-                WHEN b.policy = 'latest' THEN excluded.achieved_at
-                WHEN b.policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
-                WHEN b.policy = 'best' AND sign * excluded.score < sign * e.score
-                    THEN excluded.achieved_at
-                ELSE e.achieved_at END,
-            updates = e.updates + 1,
-            metadata = coalesce(excluded.metadata, e.metadata)
-        RETURNING e.score, e.achieved_at, e.updates, e.prev_score, e.prev_at
-             INTO s_score, s_at, s_updates, s_prev_score, s_prev_at;
+        SELECT u.score, u.achieved_at, u.updates, u.prev_score, u.prev_at
+          INTO s_score, s_at, s_updates, s_prev_score, s_prev_at
+          FROM lb_upsert_entries(b.season_no, b.policy, sign, p_players, p_scores, p_ats,
+                                 p_metas) AS u;
 
         IF s_score > b.max_score OR s_score < b.min_score THEN
             RAISE EXCEPTION 'a resulting score (% .. %) is outside the board''s bounds [%, %]',
@@ -175,40 +198,9 @@ BEGIN
         RETURN;
     END IF;
 
-    WITH input AS (
-        SELECT i.player_id, i.score, coalesce(i.at, now()) AS at, i.meta
-          FROM unnest(p_players, p_scores, p_ats, p_metas) AS i(player_id, score, at, meta)
-         ORDER BY i.player_id
-    ),
-    up AS (
-        INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
-                                   updates, metadata, prev_score, prev_at)
-        SELECT b.season_no, input.player_id, input.score, sign * input.score, input.at, 1,
-               input.meta, NULL, NULL
-          FROM input
-        ON CONFLICT (season_no, player_id) DO UPDATE SET
-            prev_score = e.score,
-            prev_at = e.achieved_at,
-            score = CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            sort_score = sign * CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            achieved_at = CASE
-                WHEN b.policy = 'latest' THEN excluded.achieved_at
-                WHEN b.policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
-                WHEN b.policy = 'best' AND sign * excluded.score < sign * e.score
-                    THEN excluded.achieved_at
-                ELSE e.achieved_at END,
-            updates = e.updates + 1,
-            metadata = coalesce(excluded.metadata, e.metadata)
-        RETURNING e.player_id, e.score, e.sort_score, e.achieved_at, e.updates,
-                  e.prev_score, e.prev_at
+    WITH up AS (
+        SELECT * FROM lb_upsert_entries(b.season_no, b.policy, sign, p_players, p_scores,
+                                        p_ats, p_metas)
     )
     SELECT array_agg(up.player_id ORDER BY up.sort_score, up.achieved_at, up.player_id),
            array_agg(up.score ORDER BY up.sort_score, up.achieved_at, up.player_id),
