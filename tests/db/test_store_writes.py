@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -259,3 +260,21 @@ async def test_concurrent_writers_on_a_hot_range_stay_exact(
         assert await store.fetch_rank("hot", e.player_id) == e.rank
     await compact_all(store.pool)
     assert await store.pool.fetchval("SELECT sum(cnt) FROM lb_rank_bucket") == len(expected)
+
+
+async def test_given_achieved_at_is_kept_to_the_microsecond(store: Store) -> None:
+    """An import's own achieved-at times are stored exactly (aware in any zone, or naive as
+    local time), in a single submit and a batch, and order ties by who got there first."""
+    await store.create_board(BoardSpec(id="import"))
+    early = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    late = datetime(2026, 3, 1, 17, 0, 0, 123457, tzinfo=UTC)
+    naive = datetime(2026, 3, 2, 8, 30, 0, 5)
+    one = await store.submit("import", [ScoreInput("bob", 10, achieved_at=late)])
+    assert one[0].achieved_at == late
+    batch = await store.submit(
+        "import",
+        [ScoreInput("amy", 10, achieved_at=early), ScoreInput("cid", 3, achieved_at=naive)],
+    )
+    assert {r.player_id: r.achieved_at for r in batch} == {"amy": early, "cid": naive.astimezone()}
+    page = await store.fetch_top("import", limit=10)
+    assert [(e.player_id, e.rank) for e in page.entries] == [("amy", 1), ("bob", 2), ("cid", 3)]
