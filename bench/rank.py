@@ -26,7 +26,7 @@ import time
 from typing import Any, Final
 
 from bench.environment import bench_database, redis_client
-from bench.stats import percentile_ms, ratio, sample
+from bench.stats import percentile_ms, ratio, sample, share
 from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from core.settings import Settings
@@ -156,7 +156,7 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
         return 1
 
     def batch_of(rng: random.Random, lane: int, lanes: int) -> list[ScoreInput]:
-        mine = range(lane * players // lanes, (lane + 1) * players // lanes)
+        mine = share(players, lane, lanes)
         return [ScoreInput(f"w{p}", rng.randrange(10**6)) for p in rng.sample(mine, BATCH)]
 
     async def batch(rng: random.Random, lane: int, lanes: int) -> int:

@@ -1,4 +1,4 @@
-"""Latency samples and summaries for the benchmarks."""
+"""Latency samples, summaries and load shares for the benchmarks."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ def ratio(ours: float | None, theirs: float | None) -> float | None:
     if not ours or not theirs:
         return None
     return round(theirs / ours, 2)
+
+
+def share(players: int, lane: int, lanes: int) -> range:
+    """The players that concurrent writer ``lane`` of ``lanes`` submits for.
+
+    Like concurrent matches, concurrent batch writers carry different players: two random
+    batches drawn from one pool nearly always share a player, and the second then waits on
+    that row's lock until the first commits, so the writers run one at a time.
+    """
+    return range(lane * players // lanes, (lane + 1) * players // lanes)

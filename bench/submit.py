@@ -4,11 +4,10 @@ The service runs as its own process (``leaderboard up`` over a fresh embedded cl
 fsync on). C concurrent WebSocket clients (players) each submit a score, wait for its ack
 (sent only after commit), and go again, for D seconds after a warm-up that is not counted:
 submits/s and ack latency. Clients are the SDK's :class:`~client.LeaderboardClient`, so its
-overhead is in the numbers. The same load generator then drives Redis ``ZADD`` with C concurrent loops, when a Redis answers
-on 127.0.0.1:6379. Last, server-role clients submit batches of 500 scores (a batch stays
-under API Gateway's 32 KB frame); like concurrent matches, concurrent batches carry
-different players (two random batches from one pool nearly always share one, and then run
-one after the other, waiting on that row's lock).
+overhead is in the numbers. The same load generator then drives Redis ``ZADD`` with C
+concurrent loops, when a Redis answers on 127.0.0.1:6379. Last, server-role clients submit
+batches of 500 scores (a batch stays under API Gateway's 32 KB frame), each client for its
+own share of the players (:func:`bench.stats.share`).
 """
 
 from __future__ import annotations
@@ -22,12 +21,12 @@ from typing import Any
 
 from bench.environment import redis_client
 from bench.push import Server, _raise_fd_limit, create_board
-from bench.stats import percentile_ms
+from bench.stats import percentile_ms, share
 from client import LeaderboardClient
 
 BOARD = "bench-submit"
 BATCH = 500
-PLAYERS = 200_000  # batch phase: each server client draws from its own share, like matches
+PLAYERS = 200_000  # batch phase: split into one share per server client
 # Load that runs before each measured phase and is not counted. A freshly started service is
 # slower for its first seconds (cold pools, plan caches and table statistics): 32 players
 # against a fresh server acked 661, 735 and 760 submits/s in its first three 5 s windows,
@@ -82,8 +81,8 @@ async def _batches(server: Server, clients: int, seconds: float) -> dict[str, An
     async def loop(i: int) -> None:
         nonlocal scores
         rng = random.Random(100 + i)
+        mine = share(PLAYERS, i, clients)
         while time.perf_counter() < deadline:
-            mine = range(i * PLAYERS // clients, (i + 1) * PLAYERS // clients)
             batch = [(f"b{p}", rng.randrange(10**9)) for p in rng.sample(mine, BATCH)]
             t0 = time.perf_counter()
             await sdks[i].submit_batch(BOARD, batch, retries=0)
