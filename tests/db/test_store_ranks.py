@@ -179,3 +179,51 @@ async def test_large_batches_get_exact_ranks_with_pending_deltas(store: Store) -
         assert all(r.total == len(rows) for r in results)
         if round_no % 2:
             await compact(store.pool, n)
+
+
+async def test_batch_ranks_are_exact_at_bucket_bounds_and_on_pending_deltas(store: Store) -> None:
+    """The merged rank pass of a batch is exact where an off-by-one would hide: a score that
+    sits exactly on a bucket's lower bound, and pending deltas that sit on such bounds."""
+    await store.create_board(BoardSpec(id="bounds", policy=UpdatePolicy.LATEST, min_score=0))
+    n = await _season_no(store, "bounds")
+    rng = random.Random(11)
+    players = [f"e{i:04d}" for i in range(3000)]
+    for i in range(0, len(players), 1000):
+        chunk = [ScoreInput(p, rng.randrange(10)) for p in players[i : i + 1000]]
+        await store.submit("bounds", chunk, with_ranks=False)
+    await compact(store.pool, n)
+    bounds = [
+        r["lo_player"]
+        for r in await store.pool.fetch(
+            "SELECT lo_player FROM lb_rank_bucket WHERE season_no = $1 AND lo_player <> '' "
+            "ORDER BY lo_score, lo_at, lo_player",
+            n,
+        )
+    ]
+    assert len(bounds) > 10
+    entries = {
+        r["player_id"]: (r["score"], r["achieved_at"])
+        for r in await store.pool.fetch(
+            "SELECT player_id, score, achieved_at FROM lb_entry WHERE season_no = $1", n
+        )
+    }
+    # every other bound player moves and stays uncompacted: a -1 delta on that bucket's bound
+    movers, stayers = bounds[::2], bounds[1::2]
+    await store.submit(
+        "bounds", [ScoreInput(p, rng.randrange(10)) for p in movers], with_ranks=False
+    )
+    # the batch (over 16 scores: the merged pass) sends the other bound players their own key
+    # again, so each is ranked exactly on a bucket's lower bound, beside players that move
+    others = sorted(set(players) - set(bounds))
+    batch = [ScoreInput(p, entries[p][0], achieved_at=entries[p][1]) for p in stayers]
+    batch += [ScoreInput(p, rng.randrange(10)) for p in rng.sample(others, 40)]
+    results = await store.submit("bounds", batch)
+    ordered = await store.pool.fetch(
+        "SELECT player_id FROM lb_entry WHERE season_no = $1 "
+        "ORDER BY sort_score, achieved_at, player_id",
+        n,
+    )
+    truth = {r["player_id"]: i + 1 for i, r in enumerate(ordered)}
+    assert await store.pool.fetchval("SELECT count(*) FROM lb_rank_delta WHERE season_no = $1", n)
+    assert {r.player_id: r.rank for r in results} == {s.player_id: truth[s.player_id] for s in batch}
+    assert all(r.total == len(players) for r in results)
