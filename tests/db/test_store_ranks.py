@@ -225,5 +225,7 @@ async def test_batch_ranks_are_exact_at_bucket_bounds_and_on_pending_deltas(stor
     )
     truth = {r["player_id"]: i + 1 for i, r in enumerate(ordered)}
     assert await store.pool.fetchval("SELECT count(*) FROM lb_rank_delta WHERE season_no = $1", n)
-    assert {r.player_id: r.rank for r in results} == {s.player_id: truth[s.player_id] for s in batch}
+    assert {r.player_id: r.rank for r in results} == {
+        s.player_id: truth[s.player_id] for s in batch
+    }
     assert all(r.total == len(players) for r in results)
