@@ -282,6 +282,13 @@ SELECT player_id, sort_score, achieved_at FROM lb_entry
 COUNT_BEFORE_KEYS: Final = """
 SELECT k.i, lb_count_before($1, k.s, k.a, k.p) AS before
   FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS k(s, a, p, i)"""
+# Above FEW_KEYS keys, one merged pass (db/RANKING.md, "Ranks of a batch"), as lb_submit
+# does for a batch: lb_count_before per key re-sums every pending delta before its bucket,
+# so a broadcaster round re-reading hundreds of tickers while writes pour in (and deltas
+# pile up) grew with keys x deltas.
+COUNT_BEFORE_MANY: Final = """
+SELECT i, before FROM lb_count_before_many($1, $2::bigint[], $3::timestamptz[], $4::text[])"""
+FEW_KEYS: Final = 16
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 
 
@@ -696,7 +703,9 @@ class Store:
             if ladder is None:
                 raise await self._missing(bid, season)
             n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
-            extras = [event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, as_of_seq)]
+            extras = [
+                event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, as_of_seq)
+            ]
             wanted = sorted(set(players) | {e.player_id for e in extras})
             rows = await conn.fetch(SELECT_KEYS, n, wanted)
             current = {
@@ -706,7 +715,7 @@ class Store:
             then = {p: rewind_key(p, current.get(p), extras, order) for p in players}
             probe = sorted({k for k in then.values() if k is not None})
             counted = await conn.fetch(
-                COUNT_BEFORE_KEYS,
+                COUNT_BEFORE_KEYS if len(probe) <= FEW_KEYS else COUNT_BEFORE_MANY,
                 n,
                 [k[0] for k in probe],
                 [k[1] for k in probe],

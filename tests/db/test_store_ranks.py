@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.boards import BoardSpec, SortOrder, UpdatePolicy
 from core.ranking import ScoreInput
+from db import feed
 from db.compaction import compact
 from db.store import Store
 from tests.db.ladder_model import LadderModel
@@ -229,3 +231,35 @@ async def test_batch_ranks_are_exact_at_bucket_bounds_and_on_pending_deltas(stor
         s.player_id: truth[s.player_id] for s in batch
     }
     assert all(r.total == len(players) for r in results)
+
+
+@pytest.mark.parametrize("size", [8, 60])  # one rank probe per key, and the merged pass
+async def test_tickers_as_of_an_earlier_seq_are_exact_while_later_moves_are_pending(
+    store: Store, size: int
+) -> None:
+    """The broadcaster's re-read of ``me`` tickers: each player's rank and score exactly as
+    of an earlier seq, with later moves and an arrival sequenced and their deltas pending."""
+    board = f"tick{size}"
+    await store.create_board(BoardSpec(id=board, policy=UpdatePolicy.LATEST, min_score=0))
+    n = await _season_no(store, board)
+    rng = random.Random(size)
+    players = [f"k{i:03d}" for i in range(size)]
+    for p in players:
+        await store.submit(board, [ScoreInput(p, rng.randrange(20))], with_ranks=False)
+    as_of = (await feed.sequence(store.pool, board)).seq
+    ordered = await store.pool.fetch(
+        "SELECT player_id, score FROM lb_entry WHERE season_no = $1 "
+        "ORDER BY sort_score, achieved_at, player_id",
+        n,
+    )
+    then = {r["player_id"]: (i + 1, r["score"]) for i, r in enumerate(ordered)}
+    for p in rng.sample(players, size // 2):
+        await store.submit(board, [ScoreInput(p, rng.randrange(20))], with_ranks=False)
+    await store.submit(board, [ScoreInput("late", 7)], with_ranks=False)
+    assert (await feed.sequence(store.pool, board)).seq > as_of
+    assert await store.pool.fetchval("SELECT count(*) FROM lb_rank_delta WHERE season_no = $1", n)
+    season = (await store.list_seasons(board))[0]["season"]
+    tickers, total = await store.fetch_tickers_as_of(board, season, [*players, "late"], as_of)
+    assert total == size
+    assert {p: (t.rank, t.score) for p, t in tickers.items() if p != "late"} == then
+    assert tickers["late"].rank is None and tickers["late"].total == size
