@@ -15,13 +15,16 @@ this process plays the clients, so the server's RSS is measured alone.
    the round's frames to the sockets (frames / the send step's wall time, from the
    runtime's ``GET /metrics``); ``fanout_inproc_received_per_s`` is measured to the last
    of this process's N clients receiving it, so it is bounded by this one Python
-   process parsing N WebSocket frames on the same two cores.
+   process parsing N WebSocket frames on the same two cores. The same posts then go to
+   a bare endpoint (:mod:`bench.bare`) that answers 200 and does nothing:
+   ``fanout_http_bare_posts_per_s`` is the adapter's own ceiling on this machine.
 3. Memory: the server's RSS per idle connection with N connections open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -32,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +43,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.bare import BareServer
 from bench.stats import percentile_ms
+from core.ids import ConnectionId
 
 
 def _raise_fd_limit() -> None:
@@ -65,8 +71,16 @@ class Server:
         for line in self.proc.stdout:
             if "leaderboard is up" in line or time.time() > deadline:
                 break
-        with contextlib.suppress(Exception):
-            os.set_blocking(self.proc.stdout.fileno(), False)
+        # Keep reading what the service prints (its last lines are kept for a failure
+        # report): a pipe nobody reads fills at 64 KB, and the service's next log line
+        # would then block its event loop mid-benchmark.
+        self.tail: collections.deque[str] = collections.deque(maxlen=200)
+        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
+
+    def _drain(self, stream: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            for line in stream:
+                self.tail.append(line)
 
     @property
     def dsn(self) -> str:
@@ -252,11 +266,24 @@ async def _load(
     }  # fmt: skip
 
 
-async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
-    import asyncpg
+async def _post_all(endpoint: str, ids: list[str], frame: str) -> tuple[float, list[str]]:
+    """Post ``frame`` to every connection with the AWS adapter; the wall time, and the gone."""
     from botocore.credentials import Credentials
 
     from broadcast.fanout import ConnectionsApiSender
+
+    sender = ConnectionsApiSender(endpoint_url=endpoint, region="us-east-1",
+                                  credentials=Credentials("bench", "bench"))  # fmt: skip
+    try:
+        t0 = time.perf_counter()
+        gone = await sender.send_many([(ConnectionId(cid), frame) for cid in ids])
+        return time.perf_counter() - t0, list(gone)
+    finally:
+        await sender.close()
+
+
+async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
+    import asyncpg
 
     base = f"ws://127.0.0.1:{server.port}/prod"
     board = "bench-fanout"
@@ -308,14 +335,16 @@ async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
             "SELECT connection_id FROM lb_subscription WHERE board_id = $1", board
         )
     ]
-    sender = ConnectionsApiSender(endpoint_url=f"http://127.0.0.1:{server.port}/prod", region="us-east-1",
-                                  credentials=Credentials("bench", "bench"))  # fmt: skip
     frame = json.dumps({"type": "ping", "note": "fan-out through @connections"})
     received, got = got, 0
-    t0 = time.perf_counter()
-    gone = await sender.send_many([(cid, frame) for cid in ids])
-    http_s = time.perf_counter() - t0
-    await sender.close()
+    http_s, gone = await _post_all(f"http://127.0.0.1:{server.port}/prod", ids, frame)
+    # the same posts to a bare endpoint that answers 200 and does nothing: the AWS
+    # adapter's own ceiling here (SigV4 and HTTP on this process's one core)
+    bare = BareServer(port=server.port + 1000, dsn=server.dsn)
+    try:
+        bare_s, _ = await _post_all(f"http://127.0.0.1:{bare.port}/prod", ids, frame)
+    finally:
+        bare.stop()
     for task in readers:
         task.cancel()
     for ws in clients:
@@ -329,6 +358,7 @@ async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
         "fanout_inproc_received_per_s": round(inproc_rate),
         "fanout_inproc_received": received,
         "fanout_http_posts_per_s": round(len(ids) / http_s), "fanout_http_gone": len(gone),
+        "fanout_http_bare_posts_per_s": round(len(ids) / bare_s),
         "rss_kb_per_conn": round((rss_idle - rss_before) / connections, 1),
     }  # fmt: skip
 

@@ -5,9 +5,11 @@ fsync on). C concurrent WebSocket clients (players) each submit a score, wait fo
 (sent only after commit), and go again, for D seconds after a warm-up that is not counted:
 submits/s and ack latency. Clients are the SDK's :class:`~client.LeaderboardClient`, so its
 overhead is in the numbers. The same load generator then drives Redis ``ZADD`` with C
-concurrent loops, when a Redis answers on 127.0.0.1:6379. Last, server-role clients submit
-batches of 500 scores (a batch stays under API Gateway's 32 KB frame), each client for its
-own share of the players (:func:`bench.stats.share`).
+concurrent loops, when a Redis answers on 127.0.0.1:6379, and the same clients drive a
+bare front door (:mod:`bench.bare`: one aiohttp process acking a plain upsert per message,
+on the same PostgreSQL), the ceiling of any Python front door on this machine. Last,
+server-role clients submit batches of 500 scores (a batch stays under API Gateway's 32 KB
+frame), each client for its own share of the players (:func:`bench.stats.share`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.bare import BareServer
 from bench.environment import redis_client
 from bench.push import Server, _raise_fd_limit, create_board
 from bench.stats import percentile_ms, share
@@ -32,6 +35,8 @@ PLAYERS = 200_000  # batch phase: split into one share per server client
 # against a fresh server acked 661, 735 and 760 submits/s in its first three 5 s windows,
 # then 967, 1,014, 956 and 987.
 WARM_UP_S = 15.0
+# The bare front door has no caches or statistics of its own to warm; its table is new.
+BARE_WARM_UP_S = 5.0
 
 
 async def _setup(server: Server) -> None:
@@ -44,11 +49,12 @@ async def _clients(base: str, count: int, tok: Callable[[int], str]) -> list[Lea
     )))  # fmt: skip
 
 
-async def _singles(server: Server, clients: int, seconds: float) -> dict[str, Any]:
-    base = f"ws://127.0.0.1:{server.port}/prod"
-    sdks = await _clients(base, clients, lambda i: server.token(f"p{i}", "player"))
+async def _singles(
+    base: str, token: Callable[[int], str], clients: int, seconds: float, *, warm_up_s: float
+) -> dict[str, Any]:
+    sdks = await _clients(base, clients, token)
     latencies: list[float] = []
-    measured_from = time.perf_counter() + WARM_UP_S
+    measured_from = time.perf_counter() + warm_up_s
     deadline = measured_from + seconds
 
     async def loop(i: int) -> None:
@@ -127,13 +133,26 @@ def main(args: Any) -> int:
                     conflation_ms=100)  # fmt: skip
     try:
         asyncio.run(_setup(server))
-        result = asyncio.run(_singles(server, clients, args.seconds))
+        result = asyncio.run(_singles(
+            f"ws://127.0.0.1:{server.port}/prod", lambda i: server.token(f"p{i}", "player"),
+            clients, args.seconds, warm_up_s=WARM_UP_S,
+        ))  # fmt: skip
         result.update(asyncio.run(_redis(clients, args.seconds)))
+        bare = BareServer(port=server.port + 1000, dsn=server.dsn)
+        try:
+            ceiling = asyncio.run(_singles(
+                f"ws://127.0.0.1:{bare.port}/prod", lambda i: f"p{i}", clients, args.seconds,
+                warm_up_s=BARE_WARM_UP_S,
+            ))  # fmt: skip
+        finally:
+            bare.stop()
+        result.update({f"bare_{key}": value for key, value in ceiling.items()})
         result.update(asyncio.run(_batches(server, 2, args.seconds)))
     finally:
         server.stop()
     zadd = result.get("redis_zadd_per_s")
     result["ratio_vs_redis_zadd"] = round(result["submits_per_s"] / zadd, 3) if zadd else None
+    result["ratio_vs_bare"] = round(result["submits_per_s"] / result["bare_submits_per_s"], 3)
     if args.json:
         print(json.dumps(result))
     else:

@@ -1,0 +1,120 @@
+"""A bare front door: the ceiling the benchmarks measure the service against.
+
+``python -m bench.bare --port P --dsn DSN`` serves, from one aiohttp process as the service
+runs, the least a WebSocket leaderboard can do per message, with none of the service's
+work (no authorizer, no API Gateway event shapes, no validation, no ranks, no feed, no
+idempotency):
+
+- ``GET /prod`` (WebSocket): each text frame ``{"score": n, "request_id": r}`` is upserted
+  into a plain table (one ``INSERT … ON CONFLICT`` through an asyncpg pool, committed) for
+  the player named by the ``token`` query parameter, then acked with the SDK's ack shape.
+- ``POST /prod/@connections/{id}``: answers 200 and does nothing, so the AWS adapter's
+  own cost (SigV4 and HTTP) is measured alone.
+
+It runs on the same machine, PostgreSQL and load generator as the service in the same
+benchmark run. What it reaches is what this machine allows any Python front door here;
+the service's figure beside it is the price of everything it does on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from typing import Final
+
+import asyncpg
+from aiohttp import WSMsgType, web
+
+from db.store import create_pool
+
+READY: Final = "bare is up"
+
+TABLE: Final = """
+CREATE TABLE IF NOT EXISTS bench_bare (
+    player_id text COLLATE "C" PRIMARY KEY, score bigint NOT NULL, updates integer NOT NULL)"""
+UPSERT: Final = """
+INSERT INTO bench_bare AS e (player_id, score, updates) VALUES ($1, $2, 1)
+ON CONFLICT (player_id) DO UPDATE SET score = excluded.score, updates = e.updates + 1
+RETURNING score"""
+
+
+def app(pool: asyncpg.Pool) -> web.Application:
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        player = request.query.get("token", "anonymous")
+        ws = web.WebSocketResponse(max_msg_size=128 * 1024)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            message = json.loads(msg.data)
+            score = await pool.fetchval(UPSERT, player, int(message["score"]))
+            await ws.send_str(json.dumps({
+                "type": "ack", "request_id": message.get("request_id"),
+                "board": message.get("board", ""), "submission_id": message.get("submission_id"),
+                "results": [{"player": player, "score": score}],
+            }))  # fmt: skip
+        return ws
+
+    async def post(_request: web.Request) -> web.Response:
+        return web.Response()
+
+    application = web.Application()
+    application.router.add_get("/prod", websocket)
+    application.router.add_post("/prod/@connections/{connection_id}", post)
+    return application
+
+
+async def serve(port: int, dsn: str) -> None:
+    pool = await create_pool(dsn, min_size=4, max_size=20)  # the service's pool settings
+    await pool.execute(TABLE)
+    runner = web.AppRunner(app(pool), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(READY, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await pool.close()
+
+
+class BareServer:
+    """``python -m bench.bare`` in a subprocess, beside the service's."""
+
+    def __init__(self, *, port: int, dsn: str) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.bare", "--port", str(port), "--dsn", dsn],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        deadline = time.time() + 60
+        for line in self.proc.stdout:  # it prints nothing more: the pipe never fills
+            if READY in line or time.time() > deadline:
+                break
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dsn", required=True)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT is how BareServer stops it
+        asyncio.run(serve(args.port, args.dsn))
+
+
+if __name__ == "__main__":
+    main()
