@@ -7,7 +7,7 @@ submits/s and ack latency. Clients are the SDK's :class:`~client.LeaderboardClie
 overhead is in the numbers. The same load generator then drives Redis ``ZADD`` with C
 concurrent loops, when a Redis answers on 127.0.0.1:6379, and the same clients drive a
 bare front door (:mod:`bench.bare`: one aiohttp process acking a plain upsert per message,
-on the same PostgreSQL), the ceiling of any Python front door on this machine. Last,
+on the same PostgreSQL), a ceiling for a front door on these libraries on this machine. Last,
 server-role clients submit batches of 500 scores (a batch stays under API Gateway's 32 KB
 frame), each client for its own share of the players (:func:`bench.stats.share`).
 """
