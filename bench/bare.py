@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Final
 import asyncpg
 from aiohttp import WSMsgType, web
 
+from bench.environment import stop_service
 from db.store import create_pool
 
 READY: Final = "bare is up"
@@ -101,11 +101,7 @@ class BareServer:
                 break
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_service(self.proc, timeout_s=30)
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -54,3 +56,12 @@ async def redis_client() -> object | None:
         await client.aclose()
         return None
     return client
+
+
+def stop_service(proc: subprocess.Popen[str], *, timeout_s: float) -> None:
+    """Stop a service the benchmark started as Ctrl-C would, killing it after ``timeout_s``."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()

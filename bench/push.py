@@ -31,7 +31,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.bare import BareServer
+from bench.environment import stop_service
 from bench.stats import percentile_ms
 from core.ids import ConnectionId
 
@@ -110,11 +110,7 @@ class Server:
                           audience="leaderboard", ttl_s=3600, subject=player or f"{role}-bench")  # fmt: skip
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_service(self.proc, timeout_s=60)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
