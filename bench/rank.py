@@ -2,9 +2,10 @@
 
 Loads N entries through the real submit path (batches, ranks off) while the compactor
 runs, then measures, in the same run and on the same data:
-  - our exact rank of random players (``Store.fetch_rank``, pool and all);
+  - our exact rank of random players (``Store.fetch_rank``, pool and all) and Redis
+    ``ZREVRANK`` of the same players when a Redis answers on 127.0.0.1:6379, taking turns
+    key by key, so that the machine's drift during the run weighs on both alike;
   - a naive ``COUNT(*)`` over the order index;
-  - Redis ``ZREVRANK`` when a Redis answers on 127.0.0.1:6379;
   - single upserts over 16 connections with the rank structure and feed maintained (with
     the new rank in each reply, and without), beside the same upsert into a plain table
     with the same indexes;
@@ -23,10 +24,11 @@ import json
 import random
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
 from bench.environment import bench_database, redis_client
-from bench.stats import percentile_ms, ratio, sample, share
+from bench.stats import percentile_ms, ratio, sample, sample_interleaved, share
 from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from core.settings import Settings
@@ -100,10 +102,13 @@ async def _load(store: Store, scores: list[int]) -> float:
     return time.perf_counter() - began
 
 
-async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float] | None:
+@contextlib.asynccontextmanager
+async def _redis_ladder(scores: list[int]) -> AsyncIterator[Callable[[str], Awaitable[Any]] | None]:
+    """The same ladder in a Redis sorted set, as its ``ZREVRANK``; None without a Redis."""
     client: Any = await redis_client()
     if client is None:
-        return None
+        yield None
+        return
     zkey = "lb-bench-rank"
     try:
         await client.delete(zkey)
@@ -113,8 +118,7 @@ async def _redis_baseline(scores: list[int], keys: list[str]) -> dict[str, float
             await client.zadd(zkey, chunk)
             bar.update(len(chunk))
         bar.close()
-        lat = await sample(lambda p: client.zrevrank(zkey, p), keys)
-        return {"p50": percentile_ms(lat, 50), "p99": percentile_ms(lat, 99)}
+        yield lambda p: client.zrevrank(zkey, p)
     finally:
         await client.delete(zkey)
         await client.aclose()
@@ -197,12 +201,19 @@ async def run(
             load_s = await _load(store, scores)
             await store.pool.execute("VACUUM ANALYZE")
             keys = [f"p{rng.randrange(entries)}" for _ in range(samples)]
-            await sample(lambda p: store.fetch_rank(BOARD, p), keys[:200])  # warm up
-            ours = await sample(lambda p: store.fetch_rank(BOARD, p), keys)
+            async with _redis_ladder(scores) as zrevrank:
+                # ours and Redis take turns, key by key (this machine's speed drifts)
+                fns = [lambda p: store.fetch_rank(BOARD, p), *([zrevrank] if zrevrank else [])]
+                await sample_interleaved(fns, keys[:200])  # warm up
+                ours, *theirs = await sample_interleaved(fns, keys)
+            redis = (
+                {"p50": percentile_ms(theirs[0], 50), "p99": percentile_ms(theirs[0], 99)}
+                if theirs
+                else None
+            )
             naive = await sample(
                 lambda p: store.pool.fetchval(NAIVE_RANK, BOARD, p), keys[: max(20, samples // 25)]
             )
-            redis = await _redis_baseline(scores, keys)
             writes = await _writes(store, seconds)
         finally:
             await store.close()

@@ -18,6 +18,20 @@ async def sample(fn: Callable[[str], Awaitable[Any]], keys: Sequence[str]) -> li
     return out
 
 
+async def sample_interleaved(
+    fns: Sequence[Callable[[str], Awaitable[Any]]], keys: Sequence[str]
+) -> list[list[float]]:
+    """The latency, in seconds, of each of ``fns`` on each key, the fns taking turns key by
+    key: a machine that slows down or speeds up during the run weighs on them alike."""
+    out: list[list[float]] = [[] for _ in fns]
+    for key in keys:
+        for fn, latencies in zip(fns, out, strict=True):
+            t0 = time.perf_counter()
+            await fn(key)
+            latencies.append(time.perf_counter() - t0)
+    return out
+
+
 def percentile_ms(samples: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100) of samples given in seconds, in milliseconds."""
     if not samples:
