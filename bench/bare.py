@@ -23,15 +23,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import subprocess
 import sys
-import time
 from typing import Final
 
 import asyncpg
 from aiohttp import WSMsgType, web
 
-from bench.environment import stop_service
+from bench.environment import start_service, stop_service
 from db.store import create_pool
 
 READY: Final = "bare is up"
@@ -90,15 +88,10 @@ class BareServer:
 
     def __init__(self, *, port: int, dsn: str) -> None:
         self.port = port
-        self.proc = subprocess.Popen(
+        self.proc = start_service(
             [sys.executable, "-m", "bench.bare", "--port", str(port), "--dsn", dsn],
-            stdout=subprocess.PIPE, text=True,
+            ready=READY, timeout_s=60,
         )  # fmt: skip
-        assert self.proc.stdout is not None
-        deadline = time.time() + 60
-        for line in self.proc.stdout:  # it prints nothing more: the pipe never fills
-            if READY in line or time.time() > deadline:
-                break
 
     def stop(self) -> None:
         stop_service(self.proc, timeout_s=30)

@@ -7,7 +7,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -56,6 +58,40 @@ async def redis_client() -> object | None:
         await client.aclose()
         return None
     return client
+
+
+def start_service(
+    argv: list[str],
+    *,
+    ready: str,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.Popen[str]:
+    """Start a service the benchmark runs beside itself, and return once it has printed
+    ``ready`` (or ``timeout_s`` has passed at its next line).
+
+    What it prints afterwards is read and dropped: a pipe nobody reads fills at 64 KB,
+    and the service's next line would then block its event loop mid-benchmark.
+    """
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=preexec_fn,
+    )  # fmt: skip
+    stream = proc.stdout
+    assert stream is not None
+    deadline = time.time() + timeout_s
+    for line in stream:
+        if ready in line or time.time() > deadline:
+            break
+
+    def drain() -> None:
+        with contextlib.suppress(ValueError, OSError):
+            for _line in stream:
+                pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    return proc
 
 
 def stop_service(proc: subprocess.Popen[str], *, timeout_s: float) -> None:

@@ -24,17 +24,14 @@ this process plays the clients, so the server's RSS is measured alone.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.bare import BareServer
-from bench.environment import stop_service
+from bench.environment import start_service, stop_service
 from bench.stats import percentile_ms
 from core.ids import ConnectionId
 
@@ -61,26 +58,10 @@ class Server:
         self.dir = Path(tempfile.mkdtemp(prefix="lb-push-"))
         env = {**os.environ, "LEADERBOARD_JWT_SECRET": secret,
                "LEADERBOARD_CONFLATION_MS": str(conflation_ms), "LEADERBOARD_DB_POOL_MAX": "20"}  # fmt: skip
-        self.proc = subprocess.Popen(
+        self.proc = start_service(
             [sys.executable, "-m", "runtime.cli", "--data-dir", str(self.dir), "up", "--port", str(port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            preexec_fn=_raise_fd_limit,
+            ready="leaderboard is up", timeout_s=120, env=env, preexec_fn=_raise_fd_limit,
         )  # fmt: skip
-        assert self.proc.stdout is not None
-        deadline = time.time() + 120
-        for line in self.proc.stdout:
-            if "leaderboard is up" in line or time.time() > deadline:
-                break
-        # Keep reading what the service prints (its last lines are kept for a failure
-        # report): a pipe nobody reads fills at 64 KB, and the service's next log line
-        # would then block its event loop mid-benchmark.
-        self.tail: collections.deque[str] = collections.deque(maxlen=200)
-        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
-
-    def _drain(self, stream: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            for line in stream:
-                self.tail.append(line)
 
     @property
     def dsn(self) -> str:
