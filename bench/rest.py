@@ -38,8 +38,8 @@ from bench.rank import BOARD, _load
 from bench.stats import percentile_ms, ratio, sample
 from core.boards import BoardSpec
 from core.settings import Settings
-from rest.local import mount_rest
 from runtime.app import LocalRuntime
+from runtime.rest_gateway import mount_rest
 
 RANK_P99_TARGET_MS: Final = 5.0
 AROUND_K: Final = 5

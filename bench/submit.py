@@ -25,7 +25,7 @@ from bench.bare import BareServer
 from bench.environment import redis_client
 from bench.push import Server, _raise_fd_limit, create_board
 from bench.stats import percentile_ms, share
-from client import LeaderboardClient
+from leaderboard_client import LeaderboardClient
 
 BOARD = "bench-submit"
 BATCH = 500

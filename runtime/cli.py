@@ -2,8 +2,10 @@
 
 leaderboard up [--demo]              the local service (embedded PostgreSQL + replica)
 leaderboard token --player alice     mint a development token
-leaderboard bench rank|submit|push|rest [--json]
 leaderboard migrate --dsn DSN        apply migrations to any PostgreSQL
+
+Installed distributions add subcommands through ``leaderboard.commands`` entry points
+(each a function given the subparsers): the benchmarks add ``leaderboard bench``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Final
 
 from core.settings import Settings
 
 DEV_SECRET_FILE = "jwt-secret"
+COMMANDS_GROUP: Final = "leaderboard.commands"
 
 
 def dev_secret(data_dir: Path) -> str:
@@ -81,19 +86,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    if args.which == "rank":
-        from bench import rank
-
-        result = asyncio.run(rank.run(
-            entries=args.entries, dsn=args.dsn, samples=args.samples, seconds=args.seconds
-        ))  # fmt: skip
-        print(rank.report(result, as_json=args.json))
-        return 0
-    module = __import__(f"bench.{args.which}", fromlist=["main"])
-    return int(module.main(args))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leaderboard",
@@ -124,26 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dsn", required=True)
     migrate.set_defaults(func=cmd_migrate)
 
-    bench = sub.add_parser("bench", help="benchmarks against a baseline in the same run")
-    bench.add_argument("which", choices=["rank", "submit", "push", "rest"])
-    bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--entries", type=int, default=1_000_000)
-    bench.add_argument("--samples", type=int, default=5000)
-    bench.add_argument("--seconds", type=float, default=10.0, help="per throughput phase")
-    bench.add_argument("--dsn", default=None, help="benchmark this PostgreSQL instead")
-    bench.add_argument(
-        "--connections",
-        type=int,
-        default=10_000,
-        help="push: connections for the fan-out and memory phases",
-    )
-    bench.add_argument("--spectators", type=int, default=1000, help="push: top-10 watchers")
-    bench.add_argument("--tickers", type=int, default=1000, help="push: me tickers")
-    bench.add_argument("--rate", type=float, default=1000.0, help="push: submits per second")
-    bench.add_argument(
-        "--conflation-ms", type=int, default=100, help="push: the server's conflation window"
-    )
-    bench.set_defaults(func=cmd_bench)
+    for command in entry_points(group=COMMANDS_GROUP):
+        command.load()(sub)
     return parser
 
 

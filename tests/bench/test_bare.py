@@ -15,9 +15,9 @@ from websockets.asyncio.client import connect
 
 from bench.bare import TABLE, app
 from broadcast.fanout import ConnectionsApiSender
-from client.submissions import Ack
 from core.ids import ConnectionId
 from db.store import create_pool
+from leaderboard_client.submissions import Ack
 
 
 @pytest.fixture

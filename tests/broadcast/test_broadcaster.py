@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast.worker import CONSUMER, Broadcaster
-from client import LeaderboardClient
 from connect.sender import Sender
 from core.boards import BoardSpec, SortOrder, UpdatePolicy
 from core.ids import ConnectionId
 from core.ranking import ScoreInput
 from core.settings import Settings
+from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
 from tests.broadcast.watchers import quiesce, truth, watcher
 from tests.runtime.gateway_support import token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from client import errors as e
+from leaderboard_client import errors as e
 
 SERVICE_ERRORS = [
     (400, "invalid_message", e.BadRequestError),

@@ -12,7 +12,12 @@ import pytest
 
 from authorizer.handler import authorize
 from authorizer.tokens import TokenVerifier
-from client import (
+from connect.routes import RouteServices
+from core.errors import Unauthorized
+from core.ids import ConnectionId
+from core.ranking import ScoreInput
+from core.settings import Settings
+from leaderboard_client import (
     BadRequestError,
     ConflictError,
     ConnectionLost,
@@ -23,11 +28,6 @@ from client import (
     PayloadTooLargeError,
     UnauthorizedError,
 )
-from connect.routes import RouteServices
-from core.errors import Unauthorized
-from core.ids import ConnectionId
-from core.ranking import ScoreInput
-from core.settings import Settings
 from runtime.app import LocalRuntime
 from runtime.gateway import route_event
 from tests.runtime.gateway_support import ARENA, token

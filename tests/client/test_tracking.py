@@ -1,10 +1,10 @@
-"""The SDK's sequence rule (client.tracking), without I/O."""
+"""The SDK's sequence rule (leaderboard_client.tracking), without I/O."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from client.tracking import Outcome, ViewTracker
+from leaderboard_client.tracking import Outcome, ViewTracker
 
 
 def frame(kind: str, seq: int, prev: int | None = None, **extra: Any) -> dict[str, Any]:

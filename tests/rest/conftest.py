@@ -14,9 +14,9 @@ import pytest
 
 from core.settings import Settings
 from db.migrate import migrate
-from rest.local import RestGateway, install_rest
 from runtime.app import LocalRuntime
 from runtime.postgres import EmbeddedCluster
+from runtime.rest_gateway import RestGateway, install_rest
 from tests.rest.support import Client, rest_settings, token
 
 

@@ -17,9 +17,9 @@ from core.boards import BoardSpec, SortOrder
 from core.ranking import ScoreInput
 from core.settings import Settings
 from db.store import Store
-from rest.local import mount_rest
 from runtime.app import LocalRuntime
 from runtime.postgres import PostgresServer
+from runtime.rest_gateway import mount_rest
 
 SECRET: Final = "rest-test-secret-rest-test-secret-0123456789"
 SEEDED_AT: Final = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,8 +14,8 @@ from typing import Any
 from authorizer.request import AuthorizerRequest
 from rest.api import handle_event
 from rest.events import RestRequest, route_path
-from rest.local import Observed, authorizer_event, proxy_event
 from runtime.events import ApiStage
+from runtime.rest_gateway import Observed, authorizer_event, proxy_event
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 ROOT = Path(__file__).resolve().parents[2]

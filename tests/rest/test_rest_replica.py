@@ -15,9 +15,9 @@ import pytest
 from core.ranking import ScoreInput
 from core.settings import Settings
 from db.store import Store
-from rest.local import RestGateway, install_rest
 from runtime.app import LocalRuntime
 from runtime.postgres import EmbeddedCluster
+from runtime.rest_gateway import RestGateway, install_rest
 from tests.rest.support import (
     BOARD_SEQ,
     Client,

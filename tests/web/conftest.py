@@ -22,9 +22,9 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from core.settings import Settings
-from rest.local import mount_rest
 from runtime.app import LocalRuntime
 from runtime.pages import mount_pages
+from runtime.rest_gateway import mount_rest
 from tests.runtime.gateway_support import ARENA
 
 CHROMIUM_ARGS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from client import LeaderboardClient
+from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
 from runtime.pages import CONTENT_SECURITY_POLICY
 from tests.web.page_support import spectator_token

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Request, WebSocket
 
-from client import LeaderboardClient
 from core.boards import BoardSpec
 from core.ranking import ScoreInput
+from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
 from tests.runtime.gateway_support import token
 from tests.web.conftest import Screen, artifact, close_screen, open_screen

@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from playwright.async_api import expect
 
-from client import LeaderboardClient
 from core.ranking import ScoreInput
+from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
 from tests.runtime.gateway_support import token
 from tests.web.conftest import Screen, artifact

@@ -1,10 +1,10 @@
-"""The page's sequence rule (runtime/web/tracker.js) is the SDK's (client/tracking.py)."""
+"""The page's sequence rule (runtime/web/tracker.js) is the SDK's (client/python/leaderboard_client/tracking.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from client.tracking import ViewTracker
+from leaderboard_client.tracking import ViewTracker
 from runtime.app import LocalRuntime
 from tests.web.conftest import Screen
 

@@ -43,7 +43,7 @@ from runtime.events import LOCAL_API_ID, ApiStage, new_id, now_ms, request_time,
 from runtime.gateway import Authorizer
 from runtime.policy import run_authorizer
 
-log = logging.getLogger("leaderboard.rest.local")
+log = logging.getLogger("leaderboard.runtime.rest")
 
 PROXY_RESOURCE: Final = "/v1/{proxy+}"
 AUTHORIZER_CACHE_TTL_S: Final = 300.0

@@ -38,7 +38,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from client.errors import (
+from leaderboard_client.errors import (
     ConnectionLost,
     ForbiddenError,
     LeaderboardError,
@@ -50,8 +50,8 @@ from client.errors import (
     error_from_handshake,
     is_gateway_error,
 )
-from client.submissions import Ack, batch_message, new_submission_id, submit_message
-from client.tracking import Outcome, ViewState, ViewTracker
+from leaderboard_client.submissions import Ack, batch_message, new_submission_id, submit_message
+from leaderboard_client.tracking import Outcome, ViewState, ViewTracker
 
 log = logging.getLogger("leaderboard.client")
 

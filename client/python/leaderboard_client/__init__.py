@@ -7,17 +7,17 @@
 
 Modules, by what they own:
 
-- :mod:`client.tracking`: the sequence rule (snapshot, update, stale, gap), no I/O;
-- :mod:`client.submissions`: the submit messages and the typed :class:`Ack`;
-- :mod:`client.errors`: the SDK's one exception tree, one class per error the service
+- :mod:`leaderboard_client.tracking`: the sequence rule (snapshot, update, stale, gap), no I/O;
+- :mod:`leaderboard_client.submissions`: the submit messages and the typed :class:`Ack`;
+- :mod:`leaderboard_client.errors`: the SDK's one exception tree, one class per error the service
   can send;
-- :mod:`client.session`: the socket, request/reply correlation, retries, reconnects
+- :mod:`leaderboard_client.session`: the socket, request/reply correlation, retries, reconnects
   and resubscription.
 
 The guide is ``docs/sdk.md``.
 """
 
-from client.errors import (
+from leaderboard_client.errors import (
     BadRequestError,
     ConflictError,
     ConnectionLost,
@@ -31,9 +31,9 @@ from client.errors import (
     UnauthorizedError,
     UnavailableError,
 )
-from client.session import LeaderboardClient, Subscription
-from client.submissions import Ack, SubmitResult
-from client.tracking import Entry, ViewState, ViewTracker
+from leaderboard_client.session import LeaderboardClient, Subscription
+from leaderboard_client.submissions import Ack, SubmitResult
+from leaderboard_client.tracking import Entry, ViewState, ViewTracker
 
 __all__ = [
     "Ack",
