@@ -42,9 +42,9 @@ from typing import Any, Final
 import jwt
 from pydantic import SecretStr
 
-from authorizer.jwt_secret import SecretsManagerSecret
 from core.auth import Principal, Role, principal_from_claims
 from core.errors import ServerError, Unauthorized, Unavailable
+from core.ports import SecretReader
 from core.settings import Settings
 
 HMAC_ALGORITHMS: Final = frozenset({"HS256"})
@@ -103,8 +103,8 @@ class TokenVerifier:
 
     ``secret`` (a string, a ``SecretStr`` or a zero-argument callable) and
     ``jwks_client`` override what ``settings`` would build, so tests inject them.
-    ``secrets_client`` is the boto3 Secrets Manager client used for
-    ``settings.jwt_secret_arn``. Nothing is fetched at construction.
+    ``secrets`` reads ``settings.jwt_secret_arn`` (by default the one Secrets Manager
+    reader, :class:`aws.secrets.SecretsManagerReader`). Nothing is fetched at construction.
     """
 
     def __init__(
@@ -113,7 +113,7 @@ class TokenVerifier:
         settings: Settings,
         secret: str | SecretStr | SecretSource | None = None,
         jwks_client: jwt.PyJWKClient | None = None,
-        secrets_client: Any | None = None,
+        secrets: SecretReader | None = None,
         jwks_cooldown_s: float = JWKS_COOLDOWN_S,
     ) -> None:
         self.algorithms: tuple[str, ...] = tuple(settings.jwt_algorithms)
@@ -125,7 +125,7 @@ class TokenVerifier:
         self._secret: SecretSource | None = None
         self._jwks: jwt.PyJWKClient | None = None
         if HMAC_ALGORITHMS & set(self.algorithms):
-            self._secret = self._secret_source(settings, secret, secrets_client)
+            self._secret = self._secret_source(settings, secret, secrets)
         if JWKS_ALGORITHMS & set(self.algorithms):
             if jwks_client is None and settings.jwks_url is None:
                 raise _misconfigured(
@@ -138,7 +138,9 @@ class TokenVerifier:
 
     @staticmethod
     def _secret_source(
-        settings: Settings, secret: str | SecretStr | SecretSource | None, client: Any | None
+        settings: Settings,
+        secret: str | SecretStr | SecretSource | None,
+        secrets: SecretReader | None,
     ) -> SecretSource:
         if isinstance(secret, SecretStr):
             value = _check_secret(secret.get_secret_value())
@@ -156,10 +158,13 @@ class TokenVerifier:
             value = _check_secret(settings.jwt_secret.get_secret_value())
             return lambda: value
         if settings.jwt_secret_arn is not None:
-            fetch = SecretsManagerSecret(
-                secret_arn=settings.jwt_secret_arn, region=settings.aws_region, client=client
-            )
-            return lambda: _check_secret(fetch())
+            arn = settings.jwt_secret_arn
+            if secrets is None:
+                from aws.secrets import SecretsManagerReader
+
+                secrets = SecretsManagerReader(region=settings.aws_region)
+            reader = secrets
+            return lambda: _check_secret(reader.read(arn))
         raise _misconfigured(
             "HS256 pinned but no secret: expected LEADERBOARD_JWT_SECRET (local) "
             "or LEADERBOARD_JWT_SECRET_ARN (AWS)"

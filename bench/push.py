@@ -247,7 +247,7 @@ async def _post_all(endpoint: str, ids: list[str], frame: str) -> tuple[float, l
     """Post ``frame`` to every connection with the AWS adapter; the wall time, and the gone."""
     from botocore.credentials import Credentials
 
-    from broadcast.fanout import ConnectionsApiSender
+    from aws.connections import ConnectionsApiSender
 
     sender = ConnectionsApiSender(endpoint_url=endpoint, region="us-east-1",
                                   credentials=Credentials("bench", "bench"))  # fmt: skip

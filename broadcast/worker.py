@@ -15,17 +15,16 @@ Ordering and exactness:
 - Warm rounds: a broadcaster keeps a board's subscriptions and their states in memory
   and re-reads them only when the board's subscription fingerprint changed (someone
   subscribed, resubscribed, unsubscribed or left) or another broadcaster saved states
-  since (``lb_feed_cursor.rounds``); see ``db/migrations/0008_warm_broadcaster.sql``. A
+  since (``lb_feed_cursor.rounds``). A
   round's cost is then its events, the views they change and the frames it sends, not
   a reload and rewrite of every subscriber.
-- Conflation, per connection and view: a frame goes out only if that view's previous
-  frame left at least ``conflation_ms`` ago (leading edge: the first change after a quiet
-  spell goes out at once). A view that changed too soon is deferred, not dropped: its
-  stored state stays where it was, and a follow-up round at the end of its window sends
-  the then-latest state. So each frame carries the newest state, at most one per window.
-  Rounds of a board are serialised and start at least ``broadcast_round_ms`` apart
-  (batching), and each frame's seq is above the last one, so nothing stale follows
-  something newer.
+- Decisions are :func:`core.conflation.decide`'s: this module gathers what every view
+  shows as of the round's seq (top-N and around pages re-read once per distinct view,
+  tickers derived from the events or re-read exactly as of the seq) and applies what it
+  decides per subscription (send, defer, rebase or skip). A deferred view keeps its old
+  state, and the round at the end of its window sends the then-latest state. Rounds of
+  a board are serialised and start at least ``broadcast_round_ms`` apart (batching),
+  and each frame's seq is above the last one, so nothing stale follows something newer.
 - Every frame carries ``seq`` (the board seq it reflects) and ``prev_seq`` (the seq of the
   previous frame of that view on that connection): a client that sees
   ``prev_seq != last seq`` knows it missed something and resyncs.
@@ -37,34 +36,30 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Final
 
 import asyncpg
 import pydantic_core
 
-from broadcast.fanout import frames_of
-from connect.sender import Sender
+from broadcast.fanout import DEFAULT_SHARD_THRESHOLD, ShardingSender, frames_of
 from core.boards import SortOrder
+from core.conflation import Defer, Rebase, Send, ViewState, decide, needs_round
 from core.feed import ChangeEvent
 from core.ids import ConnectionId
 from core.protocol import UpdateFrame, ViewEntry, view_entry
-from core.ranking import EntryKey
-from core.settings import Settings
 from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
 from db import feed
 from db.compaction import compact, vacuum_deltas
-from db.connections import ConnectionStore, Subscription
+from db.connections import Subscription
 from db.errors import translated
-from db.store import Store
+from db.services import Services
 
 log = logging.getLogger("leaderboard.broadcast")
 
 CONSUMER: Final = "broadcaster"
-TICKER_REBASE_EVENTS: Final = 500
 # While a writer of the board is in flight and nothing new has committed, a drain polls
 # the sequencer from every 2 ms up to every 50 ms, for at most 5 s.
 UNSETTLED_PAUSE_S: Final = 0.002
@@ -74,6 +69,10 @@ BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT b.sort_order, b.season, s.season_no FROM lb_board b
   JOIN lb_season s ON s.board_id = b.board_id AND s.season = b.season WHERE b.board_id = $1"""
+LAGGING_BOARDS: Final = """
+SELECT b.board_id FROM lb_board b
+  LEFT JOIN lb_feed_cursor c ON c.board_id = b.board_id AND c.consumer = $1
+ WHERE b.seq > coalesce(c.seq, 0)"""
 
 
 @dataclass
@@ -88,50 +87,20 @@ class RoundReport:
     settled: bool = True  # no writer was in flight when the round sequenced the board
 
 
-@lru_cache(maxsize=65536)
-def _parse_key(score: int, at: str, player: str) -> EntryKey:
-    return EntryKey(score, datetime.fromisoformat(at), player)
-
-
-def _key(raw: Any) -> EntryKey | None:
-    if not raw:
-        return None
-    return _parse_key(int(raw[0]), str(raw[1]), str(raw[2]))
-
-
-def _ticker_state(t: Ticker) -> dict[str, Any]:
-    key = (
-        None
-        if t.key is None
-        else [t.key.sort_score, t.key.achieved_at.isoformat(), t.key.player_id]
-    )
-    return {"key": key, "rank": t.rank, "score": t.score, "total": t.total}
-
-
 @dataclass(frozen=True)
 class _Warm:
     """A board's subscriptions as of this broadcaster's last round, and how to tell
-    whether they are still current (see ``db/migrations/0008_warm_broadcaster.sql``)."""
+    whether they are still current: the subscription set's fingerprint and the number
+    of state saves (``lb_feed_cursor.rounds``) when this process last saw them."""
 
     fingerprint: tuple[int, int, int]
     rounds: int
     subs: list[Subscription]
 
 
-def _state_key(sub: Subscription) -> str:
-    return f"{sub.connection_id}\x00{sub.view_id}"
-
-
-def _dump_states(subs: Sequence[Subscription]) -> str:
-    """Every subscription's view state, for the cursor row: key -> [change_no, seq, state]."""
-    return pydantic_core.to_json(
-        {_state_key(s): [s.change_no, s.last_seq, s.last_state] for s in subs}
-    ).decode()
-
-
-@dataclass(frozen=True)
-class _Shown:
-    """What a view shows this round, with its fingerprint."""
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What a top-N or around view shows this round (shared by its subscribers)."""
 
     entries: list[ViewEntry]
     total: int
@@ -139,24 +108,26 @@ class _Shown:
     digest: str
 
     @classmethod
-    def of(cls, entries: list[ViewEntry], total: int, me: ViewEntry | None) -> _Shown:
+    def of(cls, entries: list[ViewEntry], total: int, me: ViewEntry | None) -> _Page:
         return cls(entries, total, me, view_digest(entries, total, me))
 
 
-def _ticker_of(sub: Subscription) -> Ticker | None:
-    state = sub.last_state or {}
-    if "as_of" not in state or "rank" not in state:
-        return None
-    return Ticker(
-        str(sub.player_id), _key(state.get("key")), state.get("rank"), state.get("score"),
-        int(state.get("total") or 0),
+def _dump_states(subs: Sequence[Subscription]) -> str:
+    """Every subscription's view state, for the cursor row: key -> [change_no, seq, state]."""
+    return pydantic_core.to_json(
+        {s.key: [s.change_no, s.last_seq, s.state.to_json()] for s in subs}
+    ).decode()
+
+
+def _ticker_frame(sub: Subscription, board: str, ticker: Ticker, seq: int) -> str:
+    mine = (
+        None if ticker.rank is None or ticker.score is None
+        else (ticker.player_id, ticker.score, ticker.rank)
     )  # fmt: skip
-
-
-def _me_entry(t: Ticker) -> ViewEntry | None:
-    if t.rank is None or t.score is None:
-        return None
-    return ViewEntry(player=t.player_id, score=t.score, rank=t.rank)
+    return UpdateFrame.dump_ticker(
+        view_id=sub.view_id, board=board, season=sub.season, seq=seq,
+        prev_seq=sub.last_seq, total=ticker.total, me=mine,
+    )  # fmt: skip
 
 
 class Broadcaster:
@@ -166,26 +137,24 @@ class Broadcaster:
 
     def __init__(
         self,
+        services: Services,
         *,
-        store: Store,
-        connections: ConnectionStore,
-        sender: Sender,
-        settings: Settings,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
         on_round: Callable[[RoundReport], None] | None = None,
+        shard_threshold: int = DEFAULT_SHARD_THRESHOLD,
     ) -> None:
-        self.store = store
-        self.connections = connections
-        self.sender = sender
-        self.settings = settings
+        self.store = services.store
+        self.connections = services.connections
+        self.settings = services.settings
+        self.sender = ShardingSender(
+            services.sender, services.waker, shard_threshold=shard_threshold
+        )
         self.clock = clock
         self.on_round = on_round
         self._warm: dict[str, _Warm] = {}
-        # the ticker each ``me`` state was made from (skips re-parsing it next round)
-        self._parsed: dict[str, dict[tuple[str, str], tuple[dict[str, Any], Ticker]]] = {}
-        self.window_s = settings.conflation_ms / 1000
+        self.window_s = self.settings.conflation_ms / 1000
 
-    async def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The handler payload: ``{"board": id}`` (a wake-up), ``{"source": "sweep"}``, or
         ``{"source": "fanout", "shard": ...}`` (part of a large fan-out handed over)."""
         if event.get("source") == "fanout":
@@ -215,27 +184,19 @@ class Broadcaster:
             "peak_send_s": round(peak.send_s, 6) if peak else 0.0,
         }
 
-    async def deliver_shard(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A fan-out shard handed over by another invocation: post it, forget the gone."""
+    async def deliver_shard(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A fan-out shard handed over by another run: post it, forget the gone."""
         frames = frames_of(payload)
-        gone = await self.sender.send_many(frames)
+        gone = await self.sender.sender.send_many(frames)
         for cid in gone:
             await self.connections.remove(cid)
         return {"frames": len(frames), "gone": len(gone)}
 
     async def due_boards(self) -> list[str]:
         """Boards with events not yet sequenced or not yet broadcast: the sweep's work."""
-        return sorted(set(await feed.boards_with_pending(self.store.pool))
-                      | set(await self._lagging_boards()))  # fmt: skip
-
-    async def _lagging_boards(self) -> list[str]:
-        rows = await self.store.pool.fetch(
-            "SELECT b.board_id FROM lb_board b LEFT JOIN lb_feed_cursor c "
-            "ON c.board_id = b.board_id AND c.consumer = $1 "
-            "WHERE b.seq > coalesce(c.seq, 0)",
-            CONSUMER,
-        )
-        return [r[0] for r in rows]
+        async with translated():
+            lagging = [r[0] for r in await self.store.pool.fetch(LAGGING_BOARDS, CONSUMER)]
+        return sorted(set(await feed.boards_with_pending(self.store.pool)) | set(lagging))
 
     async def drain(self, board: str, *, max_rounds: int = 200) -> list[RoundReport]:
         """Run rounds until the board's feed is handled, no writer was in flight and no view
@@ -284,33 +245,30 @@ class Broadcaster:
             info = await conn.fetchrow(BOARD_INFO, board)
             if info is None:  # the board is gone: so is what this process kept of it
                 self._warm.pop(board, None)
-                self._parsed.pop(board, None)
                 return report
             warm = await self._subscriptions(conn, board, rounds)
             self._warm[board] = warm
             subs = warm.subs
             # top and around views are re-read, not derived: only tickers need old events
-            oldest = min([cursor, *(self._as_of(s) for s in subs if s.kind == "me")])
+            oldest = min([cursor, *(s.state.as_of for s in subs if s.kind == "me")])
             events = await self._events(conn, board, after=oldest)
             fresh = [e for e in events if e.seq > cursor]
             report.events = len(fresh)
-            idle = not fresh and all(self._as_of(s) >= cursor for s in subs if s.kind == "me")
-            if idle and not any(self._as_of(s) < cursor and s.kind != "me" for s in subs):
+            if not fresh and not any(needs_round(s.state, cursor) for s in subs):
                 return report
             upto = max([cursor, *(e.seq for e in events)])
-            frames, states, deferred = await self._compute(
+            pages, tickers = await self._gather(
                 board, SortOrder(info["sort_order"]), subs, events, upto
             )
-            report.deferred_until = deferred
+            frames, moved, deferred = self._decide(board, subs, pages, tickers, upto)
+            report.deferred_until = min(deferred) if deferred else None
             sent_at = time.perf_counter()
             gone = await self.sender.send_many(frames) if frames else []
             report.send_s = time.perf_counter() - sent_at
             report.frames, report.gone, report.seq = len(frames), list(gone), upto
-            if states:
+            if moved:
                 self._warm.pop(board)  # in doubt until the commit
-                for sub in subs:
-                    if (state := states.get((sub.connection_id, sub.view_id))) is not None:
-                        sub.last_seq, sub.last_state = state
+                subs = [moved.get(s.key, s) for s in subs]
                 rounds = await feed.save_cursor_state(
                     conn, CONSUMER, board, upto, _dump_states(subs)
                 )
@@ -324,6 +282,50 @@ class Broadcaster:
             await vacuum_deltas(self.store.pool)
         return report
 
+    def _decide(
+        self,
+        board: str,
+        subs: Sequence[Subscription],
+        pages: Mapping[str, _Page],
+        tickers: Mapping[str, Ticker],
+        upto: int,
+    ) -> tuple[list[tuple[ConnectionId, str]], dict[str, Subscription], list[float]]:
+        """Apply :func:`~core.conflation.decide` to every subscription: the frames to send,
+        the subscriptions whose state moved on, and when deferred views are due."""
+        now = self.clock()
+        frames: list[tuple[ConnectionId, str]] = []
+        moved: dict[str, Subscription] = {}
+        deferred: list[float] = []
+        bodies: dict[tuple[str, int], str] = {}  # a shared view's frame, per prev_seq
+        for sub in subs:
+            if not needs_round(sub.state, upto):
+                continue  # nothing after what this view already reflects
+            if sub.kind == "me":
+                ticker = tickers[sub.key]
+                current = ViewState(as_of=upto, ticker=ticker)
+            else:
+                page = pages[sub.view_id]
+                current = ViewState(as_of=upto, digest=page.digest)
+            decision = decide(sub.state, current, now=now, window_s=self.window_s)
+            if isinstance(decision, Send):
+                if sub.kind == "me":
+                    body = _ticker_frame(sub, board, ticker, upto)
+                else:
+                    body_key = (sub.view_id, sub.last_seq)
+                    body = bodies.get(body_key) or bodies.setdefault(body_key, UpdateFrame(
+                        view_id=sub.view_id, board=board, season=sub.season,
+                        view=sub.kind,  # type: ignore[arg-type]
+                        seq=upto, prev_seq=sub.last_seq, total=page.total,
+                        entries=page.entries, me=page.me,
+                    ).dump())  # fmt: skip
+                frames.append((sub.connection_id, body))
+                moved[sub.key] = replace(sub, last_seq=upto, state=decision.state)
+            elif isinstance(decision, Rebase):
+                moved[sub.key] = replace(sub, state=decision.state)
+            elif isinstance(decision, Defer):
+                deferred.append(decision.due)
+        return frames, moved, deferred
+
     async def _subscriptions(self, conn: asyncpg.Connection, board: str, rounds: int) -> _Warm:
         """The board's subscriptions with their view states: from memory while nobody
         changed the set and no other broadcaster saved states since this one did, else
@@ -332,20 +334,18 @@ class Broadcaster:
         warm = self._warm.get(board)
         if warm is not None and warm.rounds == rounds and warm.fingerprint == fingerprint:
             return warm
-        subs = await self.connections.of_board(board, conn=conn)
-        self._parsed[board] = {}  # memo entries of gone subscriptions go with it
         saved = pydantic_core.from_json(await feed.cursor_states(conn, CONSUMER, board) or "{}")
-        for sub in subs:
-            entry = saved.get(_state_key(sub))
+        subs = []
+        for sub in await self.connections.of_board(board, conn=conn):
+            entry = saved.get(sub.key)
             # the same subscription (not an earlier one under the same ids), seen later
             if entry and entry[0] == sub.change_no and entry[1] >= sub.last_seq:
-                sub.last_seq, sub.last_state = entry[1], entry[2]
+                player = sub.player_id if sub.kind == "me" else None
+                sub = replace(
+                    sub, last_seq=entry[1], state=ViewState.from_json(entry[2], player=player)
+                )
+            subs.append(sub)
         return _Warm(fingerprint, rounds, subs)
-
-    @staticmethod
-    def _as_of(sub: Subscription) -> int:
-        state = sub.last_state or {}
-        return int(state.get("as_of", sub.last_seq))
 
     async def _events(
         self, conn: asyncpg.Connection, board: str, *, after: int
@@ -358,144 +358,53 @@ class Broadcaster:
                 return out
             after = batch[-1].seq
 
-    async def _compute(
+    async def _gather(
         self,
         board: str,
         order: SortOrder,
         subs: Sequence[Subscription],
         events: Sequence[ChangeEvent],
         upto: int,
-    ) -> tuple[
-        list[tuple[ConnectionId, str]],
-        dict[tuple[str, str], tuple[int, dict[str, Any]]],
-        float | None,
-    ]:
-        """Frames to send, states to save, and when the earliest deferred view is due.
-
-        Views shared by many subscribers (the same top-N, the same around window) are
-        computed, fingerprinted and serialised once per round; a subscriber's stored state
-        is only that fingerprint, its ``as_of``, and when it was last sent to.
-        """
-        frames: list[tuple[ConnectionId, str]] = []
-        states: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        now = self.clock()
-        deferred: list[float] = []
-        by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
-        for e in events:
-            by_season[e.season].append(e)
-        shared: dict[tuple[Any, ...], _Shown] = {}
-        bodies: dict[tuple[Any, ...], str] = {}
-        tickers = await self._tickers(board, order, subs, by_season, upto)
-
-        def emit(
-            sub: Subscription, group: tuple[Any, ...], shown: _Shown, extra: dict[str, Any]
-        ) -> None:
-            last = sub.last_state or {}
-            previous = last.get("digest") or view_digest(
-                [ViewEntry(**e) for e in last.get("entries") or []], int(last.get("total") or 0),
-                ViewEntry(**last["me"]) if last.get("me") else None,
-            )  # fmt: skip
-            state = {"as_of": upto, "digest": shown.digest, "sent_at": last.get("sent_at"), **extra}
-            if shown.digest == previous:
-                # Unchanged: only a ticker's derivation base needs to move on, and only
-                # now and then (it bounds how far back the next round must read).
-                if extra and upto - self._as_of(sub) >= TICKER_REBASE_EVENTS:
-                    states[(sub.connection_id, sub.view_id)] = (sub.last_seq, state)
-                return
-            due = float(last.get("sent_at") or 0) + self.window_s
-            if due > now:
-                deferred.append(due)  # keep the old state: recomputed when due
-                return
-            body_key = (*group, sub.last_seq)
-            if body_key not in bodies:
-                bodies[body_key] = UpdateFrame(
-                    view_id=sub.view_id, board=board, season=sub.season, view=sub.kind,  # type: ignore[arg-type]
-                    seq=upto, prev_seq=sub.last_seq, total=shown.total, entries=shown.entries,
-                    me=shown.me,
-                ).dump()  # fmt: skip
-            frames.append((sub.connection_id, bodies[body_key]))
-            state["sent_at"] = now
-            states[(sub.connection_id, sub.view_id)] = (upto, state)
-
-        parsed = self._parsed.setdefault(board, {})
-
-        def emit_ticker(sub: Subscription, ticker: Ticker) -> None:
-            """``emit`` for a ``me`` view, without building what an unchanged one never
-            needs (a digest, a frame, a state)."""
-            last = sub.last_state or {}
-            if "rank" in last:
-                unchanged = (last["rank"], last.get("score"), last.get("total")) == (
-                    ticker.rank, ticker.score, ticker.total,
-                )  # fmt: skip
-            else:  # the subscribe route's state: compare fingerprints
-                me = _me_entry(ticker)
-                unchanged = view_digest([], ticker.total, me) == last.get("digest")
-            key = (sub.connection_id, sub.view_id)
-            if unchanged:
-                if upto - self._as_of(sub) >= TICKER_REBASE_EVENTS:
-                    state = {"as_of": upto, "sent_at": last.get("sent_at"), **_ticker_state(ticker)}
-                    states[key] = (sub.last_seq, state)
-                    parsed[key] = (state, ticker)
-                return
-            due = float(last.get("sent_at") or 0) + self.window_s
-            if due > now:
-                deferred.append(due)  # keep the old state: recomputed when due
-                return
-            mine = (
-                None if ticker.rank is None or ticker.score is None
-                else (ticker.player_id, ticker.score, ticker.rank)
-            )  # fmt: skip
-            frames.append((sub.connection_id, UpdateFrame.dump_ticker(
-                view_id=sub.view_id, board=board, season=sub.season, seq=upto,
-                prev_seq=sub.last_seq, total=ticker.total, me=mine,
-            )))  # fmt: skip
-            state = {"as_of": upto, "sent_at": now, **_ticker_state(ticker)}
-            states[key] = (upto, state)
-            parsed[key] = (state, ticker)
-
+    ) -> tuple[dict[str, _Page], dict[str, Ticker]]:
+        """What every view that may have changed shows as of ``upto``: each distinct top-N
+        or around page read once (by view id), each ticker derived or re-read."""
+        pages: dict[str, _Page] = {}
         for sub in subs:
-            if self._as_of(sub) >= upto:
-                continue  # nothing after what this view already reflects
+            if sub.kind == "me" or sub.view_id in pages or not needs_round(sub.state, upto):
+                continue
             if sub.kind == "top":
-                group: tuple[Any, ...] = ("top", sub.view_id)
-                if group not in shared:
-                    page = await self.store.fetch_top(board, season=sub.season, limit=sub.size)
-                    shared[group] = _Shown.of(
-                        [view_entry(e) for e in page.entries], page.total, None
-                    )
-                emit(sub, group, shared[group], {})
-            elif sub.kind == "around":
-                group = ("around", sub.view_id)
-                if group not in shared:
-                    page = await self.store.fetch_around(board, str(sub.player_id), k=sub.size,
-                                                         season=sub.season)  # fmt: skip
-                    entries = [view_entry(e) for e in page.entries]
-                    me = next((e for e in entries if e.player == sub.player_id), None)
-                    shared[group] = _Shown.of(entries, page.total, me)
-                emit(sub, group, shared[group], {})
+                top = await self.store.fetch_top(board, season=sub.season, limit=sub.size)
+                pages[sub.view_id] = _Page.of([view_entry(e) for e in top.entries], top.total, None)
             else:
-                emit_ticker(sub, tickers[(sub.connection_id, sub.view_id)])
-        return frames, states, min(deferred) if deferred else None
+                around = await self.store.fetch_around(
+                    board, str(sub.player_id), k=sub.size, season=sub.season
+                )
+                entries = [view_entry(e) for e in around.entries]
+                me = next((e for e in entries if e.player == sub.player_id), None)
+                pages[sub.view_id] = _Page.of(entries, around.total, me)
+        tickers = await self._tickers(board, order, subs, events, upto)
+        return pages, tickers
 
     async def _tickers(
         self,
         board: str,
         order: SortOrder,
         subs: Sequence[Subscription],
-        by_season: dict[str, list[ChangeEvent]],
+        events: Sequence[ChangeEvent],
         upto: int,
-    ) -> dict[tuple[str, str], Ticker]:
+    ) -> dict[str, Ticker]:
         """Every ``me`` subscription's ticker as of ``upto``: derived where its entry did not
         move, re-read exactly as of ``upto`` where it did (or where it has no base)."""
-        out: dict[tuple[str, str], Ticker] = {}
+        by_season: dict[str, list[ChangeEvent]] = defaultdict(list)
+        for e in events:
+            by_season[e.season].append(e)
+        out: dict[str, Ticker] = {}
         reread: dict[str, list[Subscription]] = defaultdict(list)
         indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str]]] = {}
         for sub in subs:
-            if sub.kind != "me":
+            if sub.kind != "me" or not needs_round(sub.state, upto):
                 continue
-            memo = self._parsed.get(board, {}).get((sub.connection_id, sub.view_id))
-            base = memo[1] if memo and memo[0] is sub.last_state else _ticker_of(sub)
-            as_of = self._as_of(sub)
+            base, as_of = sub.state.ticker, sub.state.as_of
             if (sub.season, as_of) not in indexes:
                 moves = net_moves(
                     [e for e in by_season.get(sub.season, []) if e.seq > as_of], order
@@ -505,11 +414,11 @@ class Broadcaster:
             if base is None or base.key is None or sub.player_id in movers:
                 reread[sub.season].append(sub)
             else:
-                out[(sub.connection_id, sub.view_id)] = advance_ticker(base, index)
+                out[sub.key] = advance_ticker(base, index)
         for season, group in reread.items():
             fresh, _ = await self.store.fetch_tickers_as_of(
                 board, season, sorted({str(s.player_id) for s in group}), upto
             )
             for sub in group:
-                out[(sub.connection_id, sub.view_id)] = fresh[str(sub.player_id)]
+                out[sub.key] = fresh[str(sub.player_id)]
         return out

@@ -1,49 +1,32 @@
 """Lambda entry points of the WebSocket routes: one function per route, each one line.
 
-Services (settings, pools, the @connections sender) are built once per container on first
-use. The route logic lives in ``connect.routes`` and is shared with the local runtime.
+The container's services (:func:`db.services.open_services`: pools, the ``@connections``
+client) are built on the first invocation and reused. The route logic lives in
+``connect.routes`` and is shared with the local runtime.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws.lambdas import Container
 from connect.events import WebSocketEvent
-from connect.routes import RouteServices, dispatch
-from db.bootstrap import LambdaLoop, Lazy
-
-_loop = LambdaLoop()
+from connect.routes import dispatch
+from db.services import Services
 
 
-async def _build() -> RouteServices:
-    from datetime import timedelta
-
-    from connect.sender import ManagementApiSender, management_endpoint
+async def _open() -> Services:
     from core.settings import Settings
-    from db.bootstrap import resolve_dsns
-    from db.connections import ConnectionStore
-    from db.store import Store
+    from db.services import open_services
 
-    settings = Settings()
-    dsns = resolve_dsns(settings)
-    store = await Store.open(settings, dsn=dsns.primary, reader_dsn=dsns.reader)
-    endpoint = management_endpoint(settings.ws_api_id or "", settings.aws_region, settings.ws_stage)
-    return RouteServices(
-        settings=settings, store=store,
-        connections=ConnectionStore(store.pool, ttl=timedelta(seconds=settings.connection_ttl_s)),
-        sender=ManagementApiSender(endpoint_url=endpoint, region=settings.aws_region),
-    )  # fmt: skip
+    return await open_services(Settings())
 
 
-_services = Lazy(_build)
-
-
-async def _route(event: dict[str, Any]) -> dict[str, Any]:
-    return await dispatch(WebSocketEvent.parse(event), await _services.get())
+_container = Container(_open)
 
 
 def _entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _loop.run(_route(event))
+    return _container.run(lambda svc: dispatch(WebSocketEvent.parse(event), svc))
 
 
 on_connect = on_disconnect = on_submit = on_subscribe = on_unsubscribe = on_default = _entry
@@ -51,9 +34,4 @@ on_connect = on_disconnect = on_submit = on_subscribe = on_unsubscribe = on_defa
 
 def expire_connections(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled sweep: delete connections past their expiry ($disconnect is best-effort)."""
-
-    async def sweep() -> int:
-        svc: RouteServices = await _services.get()
-        return await svc.connections.expire()
-
-    return {"expired": _loop.run(sweep())}
+    return {"expired": _container.run(lambda svc: svc.connections.expire())}

@@ -1,7 +1,7 @@
 """Route logic for the WebSocket API, shared verbatim by the Lambdas and the local runtime.
 
-Each route takes the typed event and the injected :class:`RouteServices`, does one thing
-through the store, and replies through the :class:`~connect.sender.Sender` port. Client
+Each route takes the typed event and the injected :class:`~db.services.Services`, does
+one thing through the store, and replies through the :class:`~core.ports.Sender` port. Client
 errors become an ``error`` frame and the connection stays open, as on API Gateway.
 A submit is acked only after its transaction committed.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connect.events import WebSocketEvent
-from connect.sender import Sender
 from core.auth import Principal, check_submit_for
+from core.conflation import ViewState
 from core.errors import BadRequest, ClientError, ConnectionGone
 from core.ids import PlayerId, SubmissionId
 from core.protocol import (
@@ -34,10 +34,9 @@ from core.protocol import (
     view_id_for,
 )
 from core.ranking import ScoreInput
-from core.settings import Settings
 from core.views import view_digest
-from db.connections import ConnectionStore, Subscription
-from db.store import Store
+from db.connections import Subscription
+from db.services import Services
 
 log = logging.getLogger("leaderboard.connect")
 
@@ -45,26 +44,27 @@ OK: dict[str, Any] = {"statusCode": 200}
 
 
 @dataclass(frozen=True)
-class RouteServices:
-    settings: Settings
-    store: Store
-    connections: ConnectionStore
-    sender: Sender
+class Snapshot:
+    """A view's state as a subscribe (or resync) reads it: the frame for the client, and
+    the state the broadcaster derives the view's next frames from."""
+
+    frame: SnapshotFrame
+    state: ViewState
 
 
-async def on_connect(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_connect(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     """Store the connection with its principal and expiry. Never posts to it (410 on AWS)."""
     await svc.connections.add(event.connection_id, event.principal())
     return OK
 
 
-async def on_disconnect(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_disconnect(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     """Delete the connection and, by cascade, its subscriptions."""
     await svc.connections.remove(event.connection_id)
     return OK
 
 
-async def _reply(svc: RouteServices, event: WebSocketEvent, frame: str) -> None:
+async def _reply(svc: Services, event: WebSocketEvent, frame: str) -> None:
     try:
         await svc.sender.send(event.connection_id, frame)
     except ConnectionGone:
@@ -72,7 +72,7 @@ async def _reply(svc: RouteServices, event: WebSocketEvent, frame: str) -> None:
         await svc.connections.remove(event.connection_id)
 
 
-async def _guarded(event: WebSocketEvent, svc: RouteServices, work: Any) -> dict[str, Any]:
+async def _guarded(event: WebSocketEvent, svc: Services, work: Any) -> dict[str, Any]:
     """Run a message route; client errors become an error frame on the same connection."""
     try:
         frame = await work
@@ -82,7 +82,7 @@ async def _guarded(event: WebSocketEvent, svc: RouteServices, work: Any) -> dict
     return OK
 
 
-async def _submit(event: WebSocketEvent, svc: RouteServices) -> str:
+async def _submit(event: WebSocketEvent, svc: Services) -> str:
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     if not isinstance(msg, SubmitMessage):
         raise BadRequest(f"route submit got action {msg.action!r}", code="wrong_route")
@@ -121,22 +121,20 @@ def _scores_of(msg: SubmitMessage, principal: Principal) -> list[ScoreInput]:
     return [ScoreInput(PlayerId(player), msg.score, msg.metadata)]
 
 
-async def _subscribe(event: WebSocketEvent, svc: RouteServices) -> str:
+async def _subscribe(event: WebSocketEvent, svc: Services) -> str:
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     if not isinstance(msg, SubscribeMessage):
         raise BadRequest(f"route subscribe got action {msg.action!r}", code="wrong_route")
     principal = event.principal()
     snapshot = await snapshot_for(svc, msg, principal)
+    frame = snapshot.frame
     sub = Subscription(
-        connection_id=event.connection_id, view_id=snapshot.view_id, board_id=snapshot.board,
-        season=snapshot.season, kind=msg.view,
-        player_id=_view_player(msg, principal),
-        size=msg.n if msg.view == "top" else msg.k, last_seq=snapshot.seq,
-        last_state={"as_of": snapshot.seq,
-                    "digest": view_digest(snapshot.entries, snapshot.total, snapshot.me)},
+        connection_id=event.connection_id, view_id=frame.view_id, board_id=frame.board,
+        season=frame.season, kind=msg.view, player_id=_view_player(msg, principal),
+        size=msg.n if msg.view == "top" else msg.k, last_seq=frame.seq, state=snapshot.state,
     )  # fmt: skip
     await svc.connections.subscribe(sub)
-    return snapshot.dump()
+    return frame.dump()
 
 
 def _view_player(msg: SubscribeMessage, principal: Principal) -> PlayerId | None:
@@ -146,9 +144,7 @@ def _view_player(msg: SubscribeMessage, principal: Principal) -> PlayerId | None
     return PlayerId(player) if player else None
 
 
-async def snapshot_for(
-    svc: RouteServices, msg: SubscribeMessage, principal: Principal
-) -> SnapshotFrame:
+async def snapshot_for(svc: Services, msg: SubscribeMessage, principal: Principal) -> Snapshot:
     """The current state of the view a subscribe names (also used to resync)."""
     if msg.view == "top":
         if msg.n > svc.settings.view_top_max:
@@ -157,25 +153,25 @@ async def snapshot_for(
                 code="view_too_large",
             )
         page = await svc.store.fetch_top(msg.board, season=msg.season, limit=msg.n)
-        return SnapshotFrame(
+        return _shown(SnapshotFrame(
             request_id=msg.request_id,
             view_id=view_id_for("top", msg.board, page.season, n=msg.n, player=None, k=0),
             board=msg.board, season=page.season, view="top", seq=page.as_of_seq,
             total=page.total, entries=[view_entry(e) for e in page.entries],
-        )  # fmt: skip
+        ))  # fmt: skip
     player = _view_player(msg, principal)
     if player is None:
         raise BadRequest(f"a {msg.view} view needs a player", code="missing_player")
     if msg.view == "around":
         page = await svc.store.fetch_around(msg.board, player, k=msg.k, season=msg.season)
         me = next((e for e in page.entries if e.player_id == player), None)
-        return SnapshotFrame(
+        return _shown(SnapshotFrame(
             request_id=msg.request_id,
             view_id=view_id_for("around", msg.board, page.season, n=0, player=player, k=msg.k),
             board=msg.board, season=page.season, view="around", seq=page.as_of_seq,
             total=page.total, entries=[view_entry(e) for e in page.entries],
             me=view_entry(me) if me else None,
-        )  # fmt: skip
+        ))  # fmt: skip
     # A ticker's snapshot is exact as of the seq it claims (the broadcaster derives its
     # later ranks from that position), and a player with no entry yet gets ``me: null``.
     board = await svc.store.get_board(msg.board)
@@ -187,14 +183,21 @@ async def snapshot_for(
         if ticker.rank is not None and ticker.score is not None
         else None
     )
-    return SnapshotFrame(
+    frame = SnapshotFrame(
         request_id=msg.request_id,
         view_id=view_id_for("me", msg.board, season, n=0, player=player, k=0),
         board=msg.board, season=season, view="me", seq=board.seq, total=total, me=mine,
     )  # fmt: skip
+    return Snapshot(frame, ViewState(as_of=board.seq, ticker=ticker))
 
 
-async def _unsubscribe(event: WebSocketEvent, svc: RouteServices) -> str:
+def _shown(frame: SnapshotFrame) -> Snapshot:
+    """A top or around snapshot, with the fingerprint of what it shows as its state."""
+    digest = view_digest(frame.entries, frame.total, frame.me)
+    return Snapshot(frame, ViewState(as_of=frame.seq, digest=digest))
+
+
+async def _unsubscribe(event: WebSocketEvent, svc: Services) -> str:
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     if not isinstance(msg, UnsubscribeMessage):
         raise BadRequest(f"route unsubscribe got action {msg.action!r}", code="wrong_route")
@@ -203,7 +206,7 @@ async def _unsubscribe(event: WebSocketEvent, svc: RouteServices) -> str:
     return UnsubscribedFrame(request_id=msg.request_id, view_id=msg.view_id).dump()
 
 
-async def _default(event: WebSocketEvent, svc: RouteServices) -> str:
+async def _default(event: WebSocketEvent, svc: Services) -> str:
     """Messages that are not JSON or name no known action: a typed error listing the actions."""
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     raise BadRequest(
@@ -212,21 +215,21 @@ async def _default(event: WebSocketEvent, svc: RouteServices) -> str:
     )  # fmt: skip
 
 
-async def on_submit(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_submit(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     """Persist a score or batch, then (only after commit) ack with ranks."""
     return await _guarded(event, svc, _submit(event, svc))
 
 
-async def on_subscribe(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_subscribe(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     """Store a view subscription and reply with its snapshot and current seq."""
     return await _guarded(event, svc, _subscribe(event, svc))
 
 
-async def on_unsubscribe(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_unsubscribe(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     return await _guarded(event, svc, _unsubscribe(event, svc))
 
 
-async def on_default(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def on_default(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     return await _guarded(event, svc, _default(event, svc))
 
 
@@ -240,10 +243,10 @@ ROUTE_TABLE = {
 }
 
 
-async def dispatch(event: WebSocketEvent, svc: RouteServices) -> dict[str, Any]:
+async def dispatch(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     """Run the route named by the event's routeKey."""
     route = ROUTE_TABLE.get(event.route_key, on_default)
     return await route(event, svc)
 
 
-__all__ = ["ROUTE_TABLE", "RouteServices", "dispatch"]
+__all__ = ["ROUTE_TABLE", "Snapshot", "dispatch", "snapshot_for"]

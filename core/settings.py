@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     )
     ws_api_id: str | None = None
     ws_stage: str = "prod"
+    management_endpoint: str | None = Field(
+        default=None,
+        description="The @connections endpoint, when not the stage's default "
+        "https://{ws_api_id}.execute-api.{aws_region}.amazonaws.com/{ws_stage}.",
+    )
+    lambda_endpoint: str | None = Field(
+        default=None, description="The Lambda API endpoint, when not the region's default."
+    )
     stage: Literal["local", "dev", "prod"] = "local"
 
     # --- local runtime --------------------------------------------------------

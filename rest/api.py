@@ -41,6 +41,7 @@ from core.errors import (
 )
 from core.ranking import Page
 from core.settings import Settings
+from db.services import Services
 from db.store import Store
 from rest.cursor import CursorCodec, CursorPosition, cursor_key
 from rest.events import RestRequest, RestResponse
@@ -104,16 +105,17 @@ class RestServices:
     @classmethod
     def create(
         cls,
-        settings: Settings,
-        store: Store,
+        services: Services,
         *,
         cooldown_s: float = COOLDOWN_S,
         timeout_s: float = TIMEOUT_S,
     ) -> RestServices:
-        reads = SnapshotReads(store, cooldown_s=cooldown_s, timeout_s=timeout_s)
+        """The REST routes' view of the handler's services: replica-first reads and the
+        cursor codec (its key read once, here)."""
+        reads = SnapshotReads(services.store, cooldown_s=cooldown_s, timeout_s=timeout_s)
         return cls(
-            settings=settings, store=store, reads=reads,
-            cursors=CursorCodec(cursor_key(settings)),
+            settings=services.settings, store=services.store, reads=reads,
+            cursors=CursorCodec(cursor_key(services.settings, services.secrets)),
         )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from core.errors import BadRequest, ServerError
+from core.ports import SecretReader
 from core.ranking import EntryKey
 from core.settings import Settings
 
@@ -46,11 +47,12 @@ def derive_cursor_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), CURSOR_KEY_LABEL, hashlib.sha256).digest()
 
 
-def cursor_key(settings: Settings) -> bytes:
+def cursor_key(settings: Settings, secrets: SecretReader | None = None) -> bytes:
     """The cursor key of a deployment: from its cursor secret (the value, else the
-    Secrets Manager ARN), else from its JWT HS256 secret (the value, else the ARN).
+    secret ARN, read through ``secrets``), else from its JWT HS256 secret (likewise).
 
-    Raises :class:`~core.errors.ServerError` (``misconfigured``) when none is set.
+    Raises :class:`~core.errors.ServerError` (``misconfigured``) when none is set, or
+    when only an ARN is set and there is no ``secrets`` reader to read it.
     """
     for value, arn in (
         (settings.cursor_secret, settings.cursor_secret_arn),
@@ -58,12 +60,8 @@ def cursor_key(settings: Settings) -> bytes:
     ):
         if value is not None:
             return derive_cursor_key(value.get_secret_value())
-        if arn is not None:
-            from authorizer.jwt_secret import SecretsManagerSecret
-
-            return derive_cursor_key(
-                SecretsManagerSecret(secret_arn=arn, region=settings.aws_region)()
-            )
+        if arn is not None and secrets is not None:
+            return derive_cursor_key(secrets.read(arn))
     raise ServerError(
         "no key for page cursors: expected LEADERBOARD_CURSOR_SECRET(_ARN) "
         "or LEADERBOARD_JWT_SECRET(_ARN)",

@@ -1,7 +1,7 @@
 """Lambda entry of the REST API (API Gateway REST proxy integration, ``/v1/{proxy+}``).
 
 Settings, pools and the cursor key are built on the first request that needs them
-(cold start), never at import: importing this module needs no environment and no
+(cold start; ``GET /openapi.json`` needs none), never at import: importing this module needs no environment and no
 network. The route logic (``rest.api``) is shared with the local runtime.
 """
 
@@ -9,26 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.bootstrap import LambdaLoop, Lazy
+from aws.lambdas import Container
 from rest.api import RestServices, handle_event
 
-_loop = LambdaLoop()
 
-
-async def _build() -> RestServices:
+async def _open() -> RestServices:
     from core.settings import Settings
-    from db.bootstrap import resolve_dsns
-    from db.store import Store
+    from db.services import open_services
 
-    settings = Settings()
-    dsns = resolve_dsns(settings)
-    store = await Store.open(settings, dsn=dsns.primary, reader_dsn=dsns.reader)
-    return RestServices.create(settings, store)
+    return RestServices.create(await open_services(Settings()))
 
 
-_services = Lazy(_build)
+_container = Container(_open)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """One REST proxy event in, one proxy response out."""
-    return _loop.run(handle_event(event, _services.get))
+    return _container.complete(handle_event(event, _container.services))

@@ -40,12 +40,11 @@ from aiohttp import web
 
 from authorizer.handler import authorize
 from broadcast.worker import Broadcaster
-from connect.routes import RouteServices
 from core.settings import Settings
 from db.compaction import compact_all, vacuum_deltas
-from db.connections import ConnectionStore
 from db.feed import boards_with_pending, prune, sequence
 from db.migrate import migrate
+from db.services import Services, open_services
 from db.store import Store
 from runtime.broadcasting import BroadcastLoop
 from runtime.events import LOCAL_API_ID, ApiStage
@@ -61,7 +60,7 @@ BACKGROUND_POOL: Final = 2 * BROADCAST_CONCURRENCY + 2
 enough for every concurrent round's two plus the maintenance job, so they never wait on
 each other for a connection."""
 
-Mount = Callable[[web.Application, RouteServices], None]
+Mount = Callable[[web.Application, Services], None]
 """Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
 
 
@@ -135,14 +134,14 @@ class LocalRuntime:
         self.broadcasts: BroadcastLoop | None = None
         self._background: Store | None = None
         self._stack: AsyncExitStack | None = None
-        self._services: RouteServices | None = None
+        self._services: Services | None = None
         self._gateway: Gateway | None = None
         self._bound_port: int | None = None
 
     # --- what a started runtime exposes --------------------------------------------
 
     @property
-    def services(self) -> RouteServices:
+    def services(self) -> Services:
         if self._services is None:
             raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
         return self._services
@@ -218,39 +217,25 @@ class LocalRuntime:
             await migrate(conn)
         finally:
             await conn.close()
-        store = await Store.open(self.settings, dsn=dsn, reader_dsn=reader_dsn)
-        stack.push_async_callback(store.close)
-        services = RouteServices(
-            settings=self.settings, store=store,
-            connections=ConnectionStore(
-                store.pool, ttl=timedelta(seconds=self.settings.connection_ttl_s)
-            ),
-            sender=self.sender,
-        )  # fmt: skip
+        services = await open_services(
+            self.settings, dsn=dsn, reader_dsn=reader_dsn, sender=self.sender
+        )
+        stack.push_async_callback(services.close)
         gateway = Gateway(
             services, sender=self.sender, authorizer=self._authorizer or self._default_authorizer(),
             api=self.api, handler=self._handler,
         )  # fmt: skip
         # Background work (the broadcaster, compaction, sequencing) has connections of its
         # own, as the broadcaster Lambda has on AWS: it never queues behind submits.
-        background = await Store.open(
+        background = await open_services(
             self.settings.model_copy(update={"db_pool_min": 1, "db_pool_max": BACKGROUND_POOL}),
-            dsn=dsn,
-        )
+            dsn=dsn, sender=self.sender,
+        )  # fmt: skip
         stack.push_async_callback(background.close)
-        self._background = background
+        self._background = background.store
         if self._broadcast:
             self.broadcasts = BroadcastLoop(
-                Broadcaster(
-                    store=background,
-                    connections=ConnectionStore(
-                        background.pool, ttl=timedelta(seconds=self.settings.connection_ttl_s)
-                    ),
-                    sender=self.sender,
-                    settings=self.settings,
-                ),
-                dsn=dsn,
-                concurrency=BROADCAST_CONCURRENCY,
+                Broadcaster(background), dsn=dsn, concurrency=BROADCAST_CONCURRENCY
             )
         app = web.Application()
         gateway.install(app)
@@ -304,7 +289,7 @@ class LocalRuntime:
         return web.json_response(body)
 
     def _start_jobs(
-        self, stack: AsyncExitStack, services: RouteServices, extra: Sequence[PeriodicJob]
+        self, stack: AsyncExitStack, services: Services, extra: Sequence[PeriodicJob]
     ) -> None:
         pool = self._background.pool if self._background is not None else services.store.pool
         jobs = [

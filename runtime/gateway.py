@@ -61,9 +61,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
 from connect.events import WebSocketEvent
-from connect.routes import RouteServices, dispatch
+from connect.routes import dispatch
 from core.errors import ConnectionGone
 from core.ids import ConnectionId
+from db.services import Services
 from runtime.events import (
     ApiStage,
     Handshake,
@@ -84,7 +85,7 @@ log = logging.getLogger("leaderboard.runtime")
 
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
 """The authorizer Lambda as a function: event -> policy; raises Unauthorized for 401."""
-RouteHandler = Callable[[dict[str, Any], RouteServices], Awaitable[dict[str, Any]]]
+RouteHandler = Callable[[dict[str, Any], Services], Awaitable[dict[str, Any]]]
 """A WebSocket route Lambda as a function: the raw event dict -> the route's response."""
 
 REFUSAL_MESSAGES: Final = {
@@ -98,7 +99,7 @@ GOING_AWAY: Final = (int(WSCloseCode.GOING_AWAY), "Going away")
 HEALTH_TIMEOUT_S: Final = 2.0
 
 
-async def route_event(event: dict[str, Any], services: RouteServices) -> dict[str, Any]:
+async def route_event(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """What each WebSocket route Lambda does (``connect.handler``): parse, then dispatch."""
     return await dispatch(WebSocketEvent.parse(event), services)
 
@@ -166,7 +167,7 @@ class Gateway:
 
     def __init__(
         self,
-        services: RouteServices,
+        services: Services,
         *,
         sender: InProcessSender,
         authorizer: Authorizer,

@@ -2,7 +2,7 @@
 
 :class:`InProcessSender` is the registry of live WebSocket connections (connection id ->
 :class:`LiveConnection`: the aiohttp ``WebSocketResponse`` and what the Management API
-reports about it) and the :class:`~connect.sender.Sender` the routes reply through. It
+reports about it) and the :class:`~core.ports.Sender` the routes reply through. It
 writes frames directly to the socket; an unknown, closing or closed connection raises
 :class:`~core.errors.ConnectionGone`, as a 410 from ``@connections`` does on AWS.
 

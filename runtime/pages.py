@@ -28,7 +28,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from connect.routes import RouteServices
+from db.services import Services
 
 WEB_DIR: Final = Path(__file__).with_name("web")
 ASSETS_PREFIX: Final = "/web"
@@ -94,7 +94,7 @@ def install_pages(app: web.Application, *, ws_path: str, web_dir: Path = WEB_DIR
     return pages
 
 
-def mount_pages(app: web.Application, services: RouteServices) -> None:
+def mount_pages(app: web.Application, services: Services) -> None:
     """The runtime :data:`~runtime.app.Mount` of the pages (WebSocket at ``/{stage}``)."""
     install_pages(app, ws_path=f"/{services.settings.ws_stage}")
 

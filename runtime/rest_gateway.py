@@ -35,8 +35,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from authorizer.handler import authorize
-from connect.routes import RouteServices
 from core.errors import Forbidden, LeaderboardError, ServerError, Unauthorized
+from db.services import Services
 from rest.api import RestServices, handle_event, problem_response
 from rest.reads import COOLDOWN_S, TIMEOUT_S
 from runtime.events import LOCAL_API_ID, ApiStage, new_id, now_ms, request_time, single_and_multi
@@ -265,7 +265,7 @@ class RestGateway:
 
 def install_rest(
     app: web.Application,
-    services: RouteServices,
+    services: Services,
     *,
     authorizer: Authorizer | None = None,
     cooldown_s: float = COOLDOWN_S,
@@ -273,7 +273,7 @@ def install_rest(
 ) -> RestGateway:
     """Mount the REST API on ``app``; the gateway (tests reach its services through it)."""
     settings = services.settings
-    rest = RestServices.create(settings, services.store, cooldown_s=cooldown_s, timeout_s=timeout_s)
+    rest = RestServices.create(services, cooldown_s=cooldown_s, timeout_s=timeout_s)
     if authorizer is None:
         from authorizer.tokens import TokenVerifier
 
@@ -288,7 +288,7 @@ def install_rest(
     return gateway
 
 
-def mount_rest(app: web.Application, services: RouteServices) -> None:
+def mount_rest(app: web.Application, services: Services) -> None:
     """The runtime :data:`~runtime.app.Mount` of the REST API, with default options."""
     install_rest(app, services)
 

@@ -7,7 +7,8 @@
 #   - node packages from package-lock.json, when npm is present
 #   - Debian's chromium for the browser tests (tests/web drive it through Playwright by
 #     its path; Playwright's own browser download is never used)
-#   - ruff, mypy, then pytest over every suite; any skipped test fails the run
+#   - ruff (lint and format check), mypy (strict), then pytest over every suite; any
+#     skipped test fails the run
 #   - the db and broadcaster suites again against PostgreSQL 15 on 127.0.0.1:5432 when one
 #     answers there (the broadcaster's SQL: feed, cursors, warm-state fingerprints)
 set -euo pipefail
@@ -33,6 +34,7 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from authorizer.tokens import TokenVerifier, build_jwks_client, mint_token
+from aws.secrets import SecretsManagerReader
 from core.auth import Principal, Role
 from core.errors import Forbidden, ServerError, Unauthorized, Unavailable
 from core.settings import Settings
@@ -214,7 +215,9 @@ def test_secret_arn_is_read_once_on_first_token(hs256: Sign) -> None:
         jwt_issuer=ISSUER,
         jwt_audience=AUDIENCE,
     )
-    verifier = TokenVerifier(settings=settings, secrets_client=stub)
+    verifier = TokenVerifier(
+        settings=settings, secrets=SecretsManagerReader(region="eu-west-1", client=stub)
+    )
     assert stub.reads == 0
     assert verifier.verify(hs256()).player_id == "player-1"
     assert verifier.verify(hs256()).player_id == "player-1"
@@ -224,7 +227,12 @@ def test_secret_arn_is_read_once_on_first_token(hs256: Sign) -> None:
 def test_unreadable_secret_is_unavailable_not_unauthorized(hs256: Sign) -> None:
     """A failing Secrets Manager read is Unavailable (→ 500), never blamed on the caller."""
     settings = Settings(jwt_secret_arn="arn:x", jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
-    verifier = TokenVerifier(settings=settings, secrets_client=SecretsManagerStub(None, fail=True))
+    verifier = TokenVerifier(
+        settings=settings,
+        secrets=SecretsManagerReader(
+            region="eu-west-1", client=SecretsManagerStub(None, fail=True)
+        ),
+    )
     with pytest.raises(Unavailable) as info:
         verifier.verify(hs256())
     assert info.value.code == "secret_unavailable"

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 from botocore.credentials import Credentials
 from websockets.asyncio.client import connect
 
+from aws.connections import ConnectionsApiSender
 from bench.bare import TABLE, app
-from broadcast.fanout import ConnectionsApiSender
 from core.ids import ConnectionId
 from db.store import create_pool
 from leaderboard_client.submissions import Ack
@@ -57,7 +57,7 @@ async def test_connections_posts_are_answered_and_do_nothing(
         credentials=Credentials("bench", "bench"),
     )  # fmt: skip
     try:
-        report = await sender.fan_out([(ConnectionId(f"c{i}"), "{}") for i in range(50)])
+        report = await sender.deliver([(ConnectionId(f"c{i}"), "{}") for i in range(50)])
     finally:
         await sender.close()
     assert (report.delivered, report.gone, report.failed) == (50, [], [])

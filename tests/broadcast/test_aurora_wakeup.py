@@ -86,8 +86,7 @@ async def _arena_on_screen(
     async with LocalRuntime(settings, dsn=dsn, broadcast=False) as rt:
         await rt.store.create_board(BoardSpec(id="arena"))
         svc = rt.services
-        broadcaster = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
-                                  settings=settings)  # fmt: skip
+        broadcaster = Broadcaster(svc)
         async with watcher(rt, None, role="spectator") as screen:
             top = await screen.subscribe({"board": "arena", "view": "top", "n": 5})
             screen.listen()

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast.worker import CONSUMER, Broadcaster
-from connect.sender import Sender
 from core.boards import BoardSpec, SortOrder, UpdatePolicy
 from core.ids import ConnectionId
+from core.ports import Sender
 from core.ranking import ScoreInput
 from core.settings import Settings
 from leaderboard_client import LeaderboardClient
@@ -139,8 +140,7 @@ async def test_a_broadcaster_killed_mid_batch_loses_nothing(
                 w.listen()
             await rt.store.submit("arena", [ScoreInput("b", 5), ScoreInput("c", 3)])
             svc = rt.services
-            dying = Broadcaster(store=rt.store, connections=svc.connections,
-                                sender=_CrashingSender(rt.sender, after=1), settings=settings)  # fmt: skip
+            dying = Broadcaster(replace(svc, sender=_CrashingSender(rt.sender, after=1)))
             with pytest.raises(SystemExit):
                 await dying.round("arena")
             assert (
@@ -149,8 +149,7 @@ async def test_a_broadcaster_killed_mid_batch_loses_nothing(
                 )
                 == 0
             )
-            fresh = Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
-                                settings=settings)  # fmt: skip
+            fresh = Broadcaster(svc)
             await fresh.drain("arena")
             await asyncio.sleep(0.2)
             assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3}
@@ -176,8 +175,7 @@ async def test_a_gone_connection_is_removed(database_dsn: str, settings: Setting
         )
         await rt.store.submit("arena", [ScoreInput("a", 1)])
         svc = rt.services
-        await Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender,
-                          settings=settings).drain("arena")  # fmt: skip
+        await Broadcaster(svc).drain("arena")
         assert (
             await pool.fetchval("SELECT count(*) FROM lb_connection WHERE connection_id = 'ghost='")
             == 0
@@ -240,10 +238,7 @@ async def test_broadcasters_taking_turns_keep_every_view_chained(
         await rt.store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
         await rt.store.submit("arena", [ScoreInput(p, i) for i, p in enumerate(PLAYERS)])
         svc = rt.services
-        pair = [
-            Broadcaster(store=rt.store, connections=svc.connections, sender=rt.sender, settings=cfg)
-            for _ in range(2)
-        ]
+        pair = [Broadcaster(svc) for _ in range(2)]
         async with watcher(rt, "u1") as w1, watcher(rt, None, role="spectator") as ws, \
                 watcher(rt, "u2") as w2:  # fmt: skip
             v1 = await w1.subscribe({"board": "arena", "view": "me"})

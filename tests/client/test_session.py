@@ -12,11 +12,11 @@ import pytest
 
 from authorizer.handler import authorize
 from authorizer.tokens import TokenVerifier
-from connect.routes import RouteServices
 from core.errors import Unauthorized
 from core.ids import ConnectionId
 from core.ranking import ScoreInput
 from core.settings import Settings
+from db.services import Services
 from leaderboard_client import (
     BadRequestError,
     ConflictError,
@@ -113,7 +113,7 @@ class LoseFirstAck:
 
     runs: int = 0
 
-    async def __call__(self, event: dict[str, Any], services: RouteServices) -> dict[str, Any]:
+    async def __call__(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         ctx = event["requestContext"]
         if ctx["routeKey"] != "submit" or self.runs:
             return await route_event(event, services)
@@ -201,7 +201,7 @@ async def test_a_bad_token_is_refused_on_connect_with_unauthorized(runtime: Loca
 async def test_a_crashed_route_raises_internal_error(database_dsn: str, settings: Settings) -> None:
     """API Gateway's ``Internal server error`` frame fails the waiting request."""
 
-    async def crash_on_boom(event: dict[str, Any], services: RouteServices) -> dict[str, Any]:
+    async def crash_on_boom(event: dict[str, Any], services: Services) -> dict[str, Any]:
         if '"boom"' in (event.get("body") or ""):
             raise RuntimeError("the route crashed")
         return await route_event(event, services)

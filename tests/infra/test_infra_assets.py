@@ -20,6 +20,8 @@ import pytest
 from infra.bundling import LambdaPlatform, asset_size, build_lambda_asset
 from infra.config import HANDLERS, Fn
 
+ROOT = Path(__file__).resolve().parents[2]
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -83,7 +85,24 @@ def test_asset_excludes_dev_and_local_only_packages(host_asset: Path) -> None:
     present = {p.name for p in host_asset.iterdir()}
     assert not present & set(EXCLUDED), present & set(EXCLUDED)
     assert "runtime" not in present
-    assert {"core", "db", "asyncpg", "pydantic", "jwt", "aiohttp"} <= present
+    assert {"core", "db", "aws", "asyncpg", "pydantic", "jwt", "aiohttp"} <= present
+
+
+def test_asset_pins_are_the_services_pins(tmp_path: Path) -> None:
+    """The asset ships exactly the versions pyproject.toml pins (less what it leaves out),
+    and refuses a dependency it would ship unpinned."""
+    import tomllib
+
+    from infra.bundling import NOT_BUNDLED, BundlingError, lambda_requirements
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    shipped = lambda_requirements()
+    assert set(shipped) == {d for d in declared if not any(d.startswith(n) for n in NOT_BUNDLED)}
+    assert all("==" in r for r in shipped)
+    loose = tmp_path / "pyproject.toml"
+    loose.write_text('[project]\ndependencies = ["asyncpg>=0.29"]\n')
+    with pytest.raises(BundlingError, match="not pinned"):
+        lambda_requirements(loose)
 
 
 def test_asset_holds_migrations(host_asset: Path) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosedOK
 
-from connect.routes import RouteServices
 from core.settings import Settings
+from db.services import Services
 from runtime.app import LocalRuntime
 from runtime.gateway import route_event
 from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
@@ -115,7 +115,7 @@ async def recording_runtime(
     """A runtime whose route handler records every raw event it gets."""
     seen: list[dict[str, Any]] = []
 
-    async def handler(event: dict[str, Any], svc: RouteServices) -> dict[str, Any]:
+    async def handler(event: dict[str, Any], svc: Services) -> dict[str, Any]:
         seen.append(event)
         body = event.get("body") or ""
         if '"explode"' in body:

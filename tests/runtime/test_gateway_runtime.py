@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from websockets.exceptions import ConnectionClosed
 
-from connect.routes import RouteServices
 from core.ids import ConnectionId
 from core.settings import Settings
+from db.services import Services
 from runtime.app import LocalRuntime, PeriodicJob
 from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_ws, token
 
@@ -126,7 +126,7 @@ async def _at_least(items: list[Any], n: int) -> bool:
 async def test_mounts_add_routes_next_to_the_gateway(database_dsn: str, settings: Settings) -> None:
     """A Mount adds routes (the later REST adapter) served by the same server."""
 
-    def mount(app: web.Application, services: RouteServices) -> None:
+    def mount(app: web.Application, services: Services) -> None:
         async def boards(request: web.Request) -> web.Response:
             return web.json_response([b.id for b in await services.store.list_boards()])
 

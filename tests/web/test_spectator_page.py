@@ -130,7 +130,9 @@ async def test_a_missed_frame_makes_the_page_resync(
     await seed(rt, VENUE[:3])
     await page.goto(board_url(rt, "arena", spectator_token(rt)))
     await wait_live(page)
-    await rt.store.pool.execute("UPDATE lb_subscription SET last_seq = 999, change_no = nextval('lb_subscription_change') WHERE kind = 'top'")
+    await rt.store.pool.execute(
+        "UPDATE lb_subscription SET last_seq = 999, change_no = nextval('lb_subscription_change') WHERE kind = 'top'"
+    )
     await seed(rt, [("gapper", 96_000)])
     await converge(page, rt)
     assert ("gapper", 3, 96_000) in await rows_on(page)
