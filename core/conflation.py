@@ -137,9 +137,8 @@ def decide(
         if current.ticker is not None and current.as_of - previous.as_of >= rebase_after:
             return Rebase(replace(current, sent_at=previous.sent_at))
         return Skip()
-    due = (previous.sent_at or 0.0) + window_s
-    if due > now:
-        return Defer(due)
+    if previous.sent_at is not None and previous.sent_at + window_s > now:
+        return Defer(previous.sent_at + window_s)
     return Send(replace(current, sent_at=now))
 
 
