@@ -19,10 +19,8 @@ The route functions do no HTTP: they take typed inputs and return models.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -32,10 +30,8 @@ from core.auth import Role, can_read, require_role
 from core.boards import Board
 from core.errors import (
     BadRequest,
-    ClientError,
     Forbidden,
     LeaderboardError,
-    NotFound,
     PayloadTooLarge,
     ServerError,
 )
@@ -71,6 +67,7 @@ from rest.models import (
     utc,
 )
 from rest.reads import COOLDOWN_S, TIMEOUT_S, SnapshotReads
+from rest.routing import Access, MethodNotAllowed, Route, Router
 from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
 
 log = logging.getLogger("leaderboard.rest")
@@ -78,19 +75,6 @@ log = logging.getLogger("leaderboard.rest")
 JSON: Final = "application/json"
 PROBLEM_JSON: Final = "application/problem+json"
 MAX_BODY_BYTES: Final = 64 * 1024
-
-
-class MethodNotAllowed(ClientError):
-    """The path exists, the method does not (405, with ``Allow``)."""
-
-    status = 405
-    code = "method_not_allowed"
-
-
-class Access(StrEnum):
-    PUBLIC = "public"  # no authorizer (the OpenAPI document)
-    READ = "read"  # any role
-    ADMIN = "admin"  # the admin role
 
 
 @dataclass(frozen=True)
@@ -117,58 +101,6 @@ class RestServices:
             settings=services.settings, store=services.store, reads=reads,
             cursors=CursorCodec(cursor_key(services.settings, services.secrets)),
         )  # fmt: skip
-
-
-Endpoint = Callable[[Any, Any, RestServices], Awaitable[BaseModel | dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One operation: what it takes, what it returns, who may call it."""
-
-    method: str
-    template: str
-    endpoint: Endpoint
-    operation_id: str
-    summary: str
-    access: Access
-    params: type[BaseModel] = NoParams
-    body: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-
-    @property
-    def path_names(self) -> list[str]:
-        return re.findall(r"\{(\w+)\}", self.template)
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(
-            "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template)) + "$"
-        )
-
-
-@dataclass(frozen=True)
-class Router:
-    routes: tuple[Route, ...]
-
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """The route and its path parameters; NotFound or MethodNotAllowed if none."""
-        allowed: list[str] = []
-        for route in self.routes:
-            m = route.pattern.fullmatch(path)
-            if m is None:
-                continue
-            if route.method == method:
-                return route, m.groupdict()
-            allowed.append(route.method)
-        if allowed:
-            raise MethodNotAllowed(
-                f"method {method} is not allowed on {path}: expected one of {allowed}",
-                allow=", ".join(allowed),
-            )
-        raise NotFound(f"no route for {path}: see /openapi.json", code="unknown_route")
 
 
 # --- route functions (typed in, model out) -------------------------------------------
@@ -303,7 +235,7 @@ async def roll_season(p: BoardParams, body: RollSeason, svc: RestServices) -> Bo
 async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
     from rest.openapi import openapi_document
 
-    return openapi_document()
+    return openapi_document(ROUTES)
 
 
 READ_ERRORS: Final = (400, 401, 403, 404, 503)
@@ -445,7 +377,7 @@ async def respond(
         params = _params(route, request, path)
         body = _body(route, request)
         svc = None if route.access is Access.PUBLIC else await services()
-        result = await route.endpoint(params, body, svc)  # type: ignore[arg-type]
+        result = await route.endpoint(params, body, svc)
         return _success(route, request, result)
     except LeaderboardError as exc:
         if isinstance(exc, ServerError):

@@ -19,8 +19,8 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from rest.api import ROUTES, Access, Route
 from rest.models import Problem
+from rest.routing import Access, Route, Router
 
 REF: Final = "#/components/schemas/{model}"
 SECURITY_SCHEME: Final = "bearerAuth"
@@ -84,7 +84,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _responses(route: Route, refs: Mapping[Any, Any]) -> dict[str, Any]:
+def _responses(route: Route, router: Router, refs: Mapping[Any, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": HTTPStatus(route.status).phrase}
     schema = refs[(route.response, "serialization")] if route.response else {"type": "object"}
     success["content"] = {"application/json": {"schema": schema}}
@@ -99,7 +99,7 @@ def _responses(route: Route, refs: Mapping[Any, Any]) -> dict[str, Any]:
                 "operationId": other.operation_id,
                 "parameters": {"board": "$response.body#/id"},
             }
-            for other in ROUTES.routes
+            for other in router.routes
             if other.path_names == ["board"]
         }
     responses: dict[str, Any] = {str(route.status): success}
@@ -113,13 +113,15 @@ def _responses(route: Route, refs: Mapping[Any, Any]) -> dict[str, Any]:
     return responses
 
 
-def _operation(route: Route, schemas: dict[str, Any], refs: Mapping[Any, Any]) -> dict[str, Any]:
+def _operation(
+    route: Route, router: Router, schemas: dict[str, Any], refs: Mapping[Any, Any]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
         "tags": ["admin" if route.access is Access.ADMIN else "snapshots"],
         "parameters": _parameters(route, schemas),
-        "responses": _responses(route, refs),
+        "responses": _responses(route, router, refs),
         "security": [] if route.access is Access.PUBLIC else [{SECURITY_SCHEME: []}],
     }
     if route.body is not None:
@@ -133,9 +135,9 @@ def _operation(route: Route, schemas: dict[str, Any], refs: Mapping[Any, Any]) -
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document(router: Router) -> dict[str, Any]:
     wanted: list[tuple[type[BaseModel], Mode]] = [(Problem, "serialization")]
-    for route in ROUTES.routes:
+    for route in router.routes:
         wanted.append((route.params, "validation"))
         if route.body is not None:
             wanted.append((route.body, "validation"))
@@ -145,11 +147,11 @@ def _document() -> dict[str, Any]:
     refs, defs = models_json_schema(wanted, ref_template=REF)
     schemas: dict[str, Any] = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES.routes:
+    for route in router.routes:
         paths.setdefault(route.template, {})[route.method.lower()] = _operation(
-            route, schemas, refs
+            route, router, schemas, refs
         )
-    for params in {route.params for route in ROUTES.routes}:
+    for params in {route.params for route in router.routes}:
         schemas.pop(params.__name__, None)  # they became parameters
     return {
         "openapi": "3.1.0",
@@ -164,9 +166,10 @@ def _document() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a fresh copy; build cost is paid once per process)."""
-    return copy.deepcopy(_document())
+def openapi_document(router: Router) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``router``'s routes (a fresh copy; the build cost is
+    paid once per process)."""
+    return copy.deepcopy(_document(router))
 
 
 __all__ = ["openapi_document"]
