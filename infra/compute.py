@@ -138,8 +138,10 @@ class Functions(Construct):
         environments[Fn.BROADCASTER] = dataclasses.replace(
             with_db, broadcast_function_name=self.broadcaster_name
         )
+        # REST posts to no connection: without the WebSocket API id it builds no
+        # @connections client (nor resolves credentials for one) at cold start.
         environments[Fn.REST] = dataclasses.replace(
-            with_db, cursor_secret_arn=cursor_secret.secret_arn
+            with_db, cursor_secret_arn=cursor_secret.secret_arn, ws_api_id=None
         )
         environments[Fn.MIGRATE] = dataclasses.replace(
             with_db, database_url=database.direct_dsn, reader_url=None, db_pool_max=1

@@ -317,6 +317,8 @@ def test_environment_holds_no_secret_values(dev: Synthesized) -> None:
     _, broadcaster = function_by_handler(dev, Fn.BROADCASTER)
     env = broadcaster["Properties"]["Environment"]["Variables"]
     assert {"LEADERBOARD_DB_SECRET_ARN", "LEADERBOARD_WS_API_ID", "LEADERBOARD_STAGE"} <= set(env)
+    _, rest = function_by_handler(dev, Fn.REST)
+    assert "LEADERBOARD_WS_API_ID" not in rest["Properties"]["Environment"]["Variables"]
 
 
 def test_schedules_target_the_sweeps_and_the_roll(dev: Synthesized) -> None:
