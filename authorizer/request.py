@@ -97,7 +97,7 @@ class AuthorizerRequest:
         if not isinstance(method_arn, str) or not method_arn:
             raise Unauthorized(
                 f"not an authorizer event: expected a 'methodArn', got {method_arn!r}",
-                code="bad_event",
+                code="bad_method_arn",
             )
         ctx = _as_mapping(event.get("requestContext"))
         if "connectionId" in ctx:

@@ -15,11 +15,13 @@
 Every error carries an HTTP ``status``, a stable machine ``code`` (also the last
 segment of the problem ``type`` URI) and a human ``message`` that quotes what was
 expected and what arrived. Adapters map errors to responses in one place each.
+:data:`CODES` is the catalogue of every code, its class and its meaning.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
 
 PROBLEM_TYPE_BASE = "https://leaderboard.dev/problems/"
 
@@ -105,3 +107,123 @@ class Unavailable(ServerError):
 class ConnectionGone(ServerError):
     status = 410
     code = "gone"
+
+
+class MethodNotAllowed(ClientError):
+    """The REST path exists, the method does not (405, with ``Allow``)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+# --- the catalogue of codes ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """One stable ``code`` a client may see, the class (hence the status) it comes with,
+    and what it means."""
+
+    code: str
+    kind: type[LeaderboardError]
+    meaning: str
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same request may succeed later (the service's fault, not the caller's)."""
+        return issubclass(self.kind, ServerError) and self.kind is not ConnectionGone
+
+
+def _catalogue(*codes: ErrorCode) -> dict[str, ErrorCode]:
+    return {c.code: c for c in codes}
+
+
+CODES: Final[dict[str, ErrorCode]] = _catalogue(
+    # --- the message or request is malformed (400)
+    ErrorCode("bad_request", BadRequest, "The request is invalid."),
+    ErrorCode("invalid_json", BadRequest, "The message is empty, not JSON, or nested too deeply."),
+    ErrorCode("invalid_number", BadRequest, "The JSON holds NaN or Infinity; scores are integers."),
+    ErrorCode("not_an_object", BadRequest, "The message is JSON but not an object."),
+    ErrorCode("missing_action", BadRequest, "The message has no `action`."),
+    ErrorCode("unknown_action", BadRequest, "The `action` is not submit, subscribe or unsubscribe."),
+    ErrorCode("invalid_message", BadRequest, "A field is missing, of the wrong type or out of range; the message names it."),
+    ErrorCode("wrong_route", BadRequest, "A message reached a route for another action (API Gateway routing)."),
+    ErrorCode("bad_event", BadRequest, "The function got an event that is not API Gateway's."),
+    ErrorCode("invalid_board_id", BadRequest, "A board id is not a lowercase slug of 1-64 characters."),
+    ErrorCode("invalid_player_id", BadRequest, "A player id is not 1-128 characters of `[A-Za-z0-9_.:@-]`."),
+    ErrorCode("invalid_season_id", BadRequest, "A season id is not a lowercase slug of 1-32 characters."),
+    ErrorCode("invalid_submission_id", BadRequest, "A submission id is not 1-128 characters of `[A-Za-z0-9_.:-]`."),
+    ErrorCode("invalid_score", BadRequest, "A score is not an integer."),
+    ErrorCode("score_out_of_range", BadRequest, "A score is outside the board's bounds or a signed 64-bit integer."),
+    ErrorCode("score_overflow", BadRequest, "An increment would take the score past a signed 64-bit integer."),
+    ErrorCode("invalid_metadata", BadRequest, "Metadata is not plain JSON."),
+    ErrorCode("invalid_value", BadRequest, "A value is not valid for its field."),
+    ErrorCode("empty_batch", BadRequest, "A submit carries no score."),
+    ErrorCode("duplicate_player", BadRequest, "A batch names a player twice."),
+    ErrorCode("missing_player", BadRequest, "No player named and the token has none."),
+    ErrorCode("view_too_large", BadRequest, "A top view asks for more entries than allowed."),
+    ErrorCode("unknown_view", BadRequest, "Unsubscribe names no subscription of this connection."),
+    ErrorCode("invalid_limit", BadRequest, "A page `limit` is out of range."),
+    ErrorCode("invalid_window", BadRequest, "An around window `k` is out of range."),
+    ErrorCode("invalid_players", BadRequest, "The friends list is empty or too long."),
+    ErrorCode("invalid_request", BadRequest, "A REST path, query or body field is invalid; the message names it."),
+    ErrorCode("missing_body", BadRequest, "A REST write has no JSON body."),
+    ErrorCode("invalid_bounds", BadRequest, "A board's min_score is above its max_score."),
+    ErrorCode("invalid_cursor", BadRequest, "A page cursor is malformed, tampered with or expired."),
+    ErrorCode("cursor_mismatch", BadRequest, "A page cursor belongs to another board or season."),
+    # --- over a size limit (413)
+    ErrorCode("too_large", PayloadTooLarge, "Something is over a size limit."),
+    ErrorCode("message_too_large", PayloadTooLarge, "A message is over the message size limit."),
+    ErrorCode("metadata_too_large", PayloadTooLarge, "Metadata is over its size limit."),
+    ErrorCode("batch_too_large", PayloadTooLarge, "A batch holds more scores than allowed."),
+    ErrorCode("body_too_large", PayloadTooLarge, "A REST body is over its size limit."),
+    # --- who is calling (401)
+    ErrorCode("unauthorized", Unauthorized, "No valid bearer token."),
+    ErrorCode("missing_token", Unauthorized, "No token where one is expected."),
+    ErrorCode("malformed_token", Unauthorized, "The token is not a JWT."),
+    ErrorCode("bad_algorithm", Unauthorized, "The token's algorithm is not one the service pins."),
+    ErrorCode("unknown_key", Unauthorized, "The token's key id is not in the JWKS."),
+    ErrorCode("invalid_claims", Unauthorized, "The token is expired, not yet valid, or for another issuer or audience, or its signature does not verify."),
+    ErrorCode("missing_claim", Unauthorized, "The token has no `sub`."),
+    ErrorCode("missing_authorizer_context", Unauthorized, "A request reached a route without the authorizer's context."),
+    ErrorCode("bad_authorizer_context", Unauthorized, "The authorizer's context is not the service's."),
+    ErrorCode("bad_method_arn", Unauthorized, "The authorizer event's methodArn is not an API Gateway ARN."),
+    # --- what the caller may do (403)
+    ErrorCode("forbidden", Forbidden, "The caller may not do this."),
+    ErrorCode("access_denied", Forbidden, "The authorizer denied the request."),
+    ErrorCode("missing_role", Forbidden, "The token names no role."),
+    ErrorCode("unknown_role", Forbidden, "The token names a role the service does not know."),
+    ErrorCode("ambiguous_role", Forbidden, "The token's groups name several roles."),
+    ErrorCode("role_not_allowed", Forbidden, "The token's role may not do this."),
+    ErrorCode("not_your_player", Forbidden, "A player token submits for another player."),
+    ErrorCode("batch_not_allowed", Forbidden, "Only a server token may submit batches."),
+    # --- what is not there (404, 405)
+    ErrorCode("not_found", NotFound, "Not found."),
+    ErrorCode("unknown_board", NotFound, "No board has this id."),
+    ErrorCode("unknown_season", NotFound, "The board has no season of this id."),
+    ErrorCode("unknown_player", NotFound, "The player has no entry in this ladder."),
+    ErrorCode("unknown_connection", NotFound, "No open connection has this id."),
+    ErrorCode("unknown_route", NotFound, "No REST route has this path."),
+    ErrorCode("method_not_allowed", MethodNotAllowed, "The REST path does not take this method; `Allow` lists those it does."),
+    # --- state clashes (409)
+    ErrorCode("conflict", Conflict, "The request clashes with the current state."),
+    ErrorCode("board_exists", Conflict, "A board with this id exists."),
+    ErrorCode("season_exists", Conflict, "The board already has a season of this id."),
+    ErrorCode("submission_conflict", Conflict, "The submission id was used before with another payload."),
+    # --- ours to fix, retry later (5xx)
+    ErrorCode("internal", ServerError, "The service failed; retry later."),
+    ErrorCode("authorizer_failure", ServerError, "The authorizer failed; retry later."),
+    ErrorCode("misconfigured", ServerError, "The deployment is missing a setting; the message names it."),
+    ErrorCode("unavailable", Unavailable, "A dependency is down or overloaded; retry later."),
+    ErrorCode("database_unreachable", Unavailable, "The database cannot be reached; retry later."),
+    ErrorCode("database_error", Unavailable, "The database failed the request; retry later."),
+    ErrorCode("jwks_unavailable", Unavailable, "The identity provider's keys cannot be fetched; retry later."),
+    ErrorCode("secret_unavailable", Unavailable, "A secret cannot be read; retry later."),
+    ErrorCode("gone", ConnectionGone, "The WebSocket connection no longer exists."),
+)  # fmt: skip
+"""Every code a client may see. A test checks that every code the service raises is here,
+with its class, and that the protocol documentation lists every one."""

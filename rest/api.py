@@ -32,6 +32,7 @@ from core.errors import (
     BadRequest,
     Forbidden,
     LeaderboardError,
+    MethodNotAllowed,
     PayloadTooLarge,
     ServerError,
 )
@@ -67,7 +68,7 @@ from rest.models import (
     utc,
 )
 from rest.reads import COOLDOWN_S, TIMEOUT_S, SnapshotReads
-from rest.routing import Access, MethodNotAllowed, Route, Router
+from rest.routing import Access, Route, Router
 from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
 
 log = logging.getLogger("leaderboard.rest")

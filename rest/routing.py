@@ -16,15 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.errors import ClientError, NotFound
+from core.errors import MethodNotAllowed, NotFound
 from rest.models import NoParams
-
-
-class MethodNotAllowed(ClientError):
-    """The path exists, the method does not (405, with ``Allow``)."""
-
-    status = 405
-    code = "method_not_allowed"
 
 
 class Access(StrEnum):
@@ -86,4 +79,4 @@ class Router:
         raise NotFound(f"no route for {path}: see /openapi.json", code="unknown_route")
 
 
-__all__ = ["Access", "Endpoint", "MethodNotAllowed", "Route", "Router"]
+__all__ = ["Access", "Endpoint", "Route", "Router"]

@@ -256,8 +256,8 @@ def test_bad_token_is_unauthorized_on_both_transports(
 
 
 def test_event_without_method_arn_is_refused(verifier: TokenVerifier) -> None:
-    """An event that is not an authorizer event is refused as bad_event."""
-    assert refusal({"headers": {}}, verifier) == "bad_event"
+    """An event that is not an authorizer event is refused as bad_method_arn."""
+    assert refusal({"headers": {}}, verifier) == "bad_method_arn"
 
 
 def test_request_names_its_transport(ws_event: Event, rest_event: Event) -> None:
