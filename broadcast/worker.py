@@ -15,7 +15,7 @@ Ordering and exactness:
 - Warm rounds: a broadcaster keeps a board's subscriptions and their states in memory
   and re-reads them only when the board's subscription fingerprint changed (someone
   subscribed, resubscribed, unsubscribed or left) or another broadcaster saved states
-  since (``lb_feed_cursor.rounds``); see ``db/migrations/0008_warm_broadcaster.sql``. A
+  since (``lb_feed_cursor.rounds``); see ``db/migrations/0001_baseline.sql``. A
   round's cost is then its events, the views they change and the frames it sends, not
   a reload and rewrite of every subscriber.
 - Conflation, per connection and view: a frame goes out only if that view's previous
@@ -111,7 +111,7 @@ def _ticker_state(t: Ticker) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _Warm:
     """A board's subscriptions as of this broadcaster's last round, and how to tell
-    whether they are still current (see ``db/migrations/0008_warm_broadcaster.sql``)."""
+    whether they are still current (see ``db/migrations/0001_baseline.sql``)."""
 
     fingerprint: tuple[int, int, int]
     rounds: int

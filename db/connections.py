@@ -86,7 +86,7 @@ class Subscription:
     last_seq: int
     last_state: dict[str, Any] | None
     change_no: int = 0
-    """Renewed by every (re)subscribe (see ``0008_warm_broadcaster.sql``)."""
+    """Renewed by every (re)subscribe (see ``db/migrations/0001_baseline.sql``)."""
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
