@@ -67,8 +67,8 @@ UNSETTLED_PAUSE_MAX_S: Final = 0.05
 UNSETTLED_WAIT_S: Final = 5.0
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
-SELECT b.sort_order, b.season, s.season_no FROM lb_board b
-  JOIN lb_season s ON s.board_id = b.board_id AND s.season = b.season WHERE b.board_id = $1"""
+SELECT l.sort_order, l.season, l.season_no FROM lb_ladder l
+ WHERE l.board_id = $1 AND l.season = l.current_season"""
 LAGGING_BOARDS: Final = """
 SELECT b.board_id FROM lb_board b
   LEFT JOIN lb_feed_cursor c ON c.board_id = b.board_id AND c.consumer = $1

@@ -1,7 +1,7 @@
 """The change feed's event: one entry's move within one ladder.
 
 Events are numbered per board (``seq``), densely and in commit order; see
-db/migrations/0003_change_feed.sql for how the store guarantees that.
+db/functions/lb_sequence_settled.sql for how the store guarantees that.
 """
 
 from __future__ import annotations

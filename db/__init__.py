@@ -1,1 +1,1 @@
-"""The database layer shared by every Lambda: numbered SQL migrations and the asyncpg store."""
+"""The database layer shared by every Lambda: SQL schema and functions, and the asyncpg store."""

@@ -41,7 +41,7 @@ UNLOCK: Final = "SELECT pg_advisory_unlock($1, $2)"
 SEASONS_WITH_DELTAS: Final = "SELECT DISTINCT season_no FROM lb_rank_delta"
 
 # Folded deltas are deleted rows until VACUUM removes them; readers walk their index
-# entries (migration 0010). The statistics say how many there are, whoever folded them.
+# entries (see 0001_baseline.sql). The statistics say how many there are, whoever folded them.
 # A VACUUM within the last interval is left to finish its work: dead rows that an open
 # snapshot still sees stay counted until a later VACUUM can remove them.
 DELTAS_TO_VACUUM: Final = """

@@ -1,7 +1,7 @@
 """Map database errors to the service's error tree, in one place.
 
 Errors are matched by SQLSTATE class, never by message text. The ``LB`` class is
-raised on purpose by our own SQL functions (see the migrations).
+raised on purpose by our own SQL functions (see db/functions/).
 """
 
 from __future__ import annotations

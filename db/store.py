@@ -2,7 +2,7 @@
 
 Writes go to the primary pool; reads go to ``read_pool`` (the replica on AWS and in the
 local runtime, the primary otherwise). Every write is one transaction; a submit is one
-round trip to ``lb_submit`` (db/migrations/0005_submit.sql). Every read is one
+round trip to ``lb_submit`` (db/functions/lb_submit.sql). Every read is one
 statement, so its ranks, counts and ``as_of_seq`` come from one snapshot.
 
 ``as_of_seq`` is the board's sequenced position when the snapshot was taken. A snapshot
@@ -99,10 +99,8 @@ SELECT * FROM lb_submit($1, $2, $3, $4, $5::text[]::bigint[], $6::text[]::timest
 FETCH_TOP: Final = """
 WITH
 l AS (
-    SELECT s.season_no, s.season, b.seq, b.sort_order
-      FROM lb_board b
-      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
-     WHERE b.board_id = $1
+    SELECT season_no, season, seq, sort_order FROM lb_ladder
+     WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
@@ -123,10 +121,8 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_TOP_AFTER: Final = """
 WITH
 l AS (
-    SELECT s.season_no, s.season, b.seq, b.sort_order
-      FROM lb_board b
-      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
-     WHERE b.board_id = $1
+    SELECT season_no, season, seq, sort_order FROM lb_ladder
+     WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
@@ -152,10 +148,8 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_STANDING: Final = """
 WITH
 l AS (
-    SELECT s.season_no, s.season, b.seq, b.sort_order
-      FROM lb_board b
-      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
-     WHERE b.board_id = $1
+    SELECT season_no, season, seq, sort_order FROM lb_ladder
+     WHERE board_id = $1 AND season = coalesce($2, current_season)
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
        (SELECT json_build_object(
@@ -184,9 +178,8 @@ SELECT 1
  + (SELECT coalesce(sum(d.delta), 0) FROM lb_rank_delta d
      WHERE d.season_no = me.season_no
        AND (d.sort_score, d.achieved_at, d.player_id) < (bkt.lo_score, bkt.lo_at, bkt.lo_player))
-FROM lb_board lb
-JOIN lb_season s ON s.board_id = lb.board_id AND s.season = lb.season
-JOIN lb_entry me ON me.season_no = s.season_no AND me.player_id = $2
+FROM lb_ladder l
+JOIN lb_entry me ON me.season_no = l.season_no AND me.player_id = $2
 CROSS JOIN LATERAL (
     SELECT b.lo_score, b.lo_at, b.lo_player FROM lb_rank_block b
      WHERE b.season_no = me.season_no
@@ -197,15 +190,13 @@ CROSS JOIN LATERAL (
      WHERE b.season_no = me.season_no
        AND (b.lo_score, b.lo_at, b.lo_player) <= (me.sort_score, me.achieved_at, me.player_id)
      ORDER BY b.lo_score DESC, b.lo_at DESC, b.lo_player DESC LIMIT 1) bkt
-WHERE lb.board_id = $1"""
+WHERE l.board_id = $1 AND l.season = l.current_season"""
 
 FETCH_AROUND: Final = """
 WITH
 l AS (
-    SELECT s.season_no, s.season, b.seq, b.sort_order
-      FROM lb_board b
-      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
-     WHERE b.board_id = $1
+    SELECT season_no, season, seq, sort_order FROM lb_ladder
+     WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 me AS (
     SELECT e.sort_score, e.achieved_at, e.player_id
@@ -247,10 +238,8 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_PLAYERS: Final = """
 WITH
 l AS (
-    SELECT s.season_no, s.season, b.seq, b.sort_order
-      FROM lb_board b
-      JOIN lb_season s ON s.board_id = b.board_id AND s.season = coalesce($2, b.season)
-     WHERE b.board_id = $1
+    SELECT season_no, season, seq, sort_order FROM lb_ladder
+     WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
@@ -268,9 +257,7 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 
 
 SELECT_LADDER: Final = """
-SELECT s.season_no, b.sort_order
-  FROM lb_board b JOIN lb_season s ON s.board_id = b.board_id AND s.season = $2
- WHERE b.board_id = $1"""
+SELECT season_no, sort_order FROM lb_ladder WHERE board_id = $1 AND season = $2"""
 SELECT_EXTRA_EVENTS: Final = """
 SELECT board_id, season, coalesce(seq, 0) AS seq, player_id, old_score, new_score, old_at, new_at
   FROM lb_event

@@ -1,4 +1,4 @@
-"""Installing the Aurora wake-up (see db/migrations/0006_aurora_wakeup.sql).
+"""Installing the Aurora wake-up (see db/functions/lb_wake_broadcaster.sql).
 
 Locally the runtime LISTENs for the NOTIFY the feed trigger sends; on Aurora the
 database invokes the broadcaster Lambda itself through the ``aws_lambda`` extension.

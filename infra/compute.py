@@ -64,12 +64,14 @@ _ENI_ACTIONS: Final = (
 )
 
 
-def migrations_fingerprint(migrations_dir: Path = REPO_ROOT / "db" / "migrations") -> str:
-    """Hash of the migration files, so that a new migration updates the custom resource."""
+def migrations_fingerprint(db_dir: Path = REPO_ROOT / "db") -> str:
+    """Hash of the schema's SQL (the numbered migrations and the function files), so that
+    a new migration or a changed function updates the custom resource, which migrates."""
     digest = hashlib.sha256()
-    for path in sorted(migrations_dir.glob("*.sql")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for folder in ("migrations", "functions"):
+        for path in sorted((db_dir / folder).glob("*.sql")):
+            digest.update(f"{folder}/{path.name}".encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

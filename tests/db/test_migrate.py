@@ -1,20 +1,69 @@
-"""Migrations: numbered, forward-only, applied once even by concurrent migrators."""
+"""Migrations: numbered files applied once in order, function files applied when they change."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
+import pytest
 
-from core.boards import BoardSpec, UpdatePolicy
-from core.ranking import ScoreInput
-from core.settings import Settings
-from db.compaction import compact
-from db.migrate import CREATE_LEDGER, RECORD_APPLIED, load_migrations, migrate
-from db.store import Store
+import db.functions
+import db.migrations
+from db.migrate import (
+    CREATE_LEDGER,
+    RECORD_APPLIED,
+    Applied,
+    MigrationError,
+    load_functions,
+    load_migrations,
+    migrate,
+    migrate_all,
+)
 from tests.postgres_fixtures import PgServer
+
+FUNCTIONS = Path(db.functions.__file__).parent
+MIGRATIONS = Path(db.migrations.__file__).parent
+FILE_NAMES = sorted(f.name for f in load_functions())
+
+# The numbered chain that 0001_baseline.sql and db/functions/ replaced, as its ledger named it.
+OLD_CHAIN = [
+    "boards_entries", "rank_structure", "change_feed", "connections", "submit",
+    "aurora_wakeup", "batch_ranks", "warm_broadcaster", "ladder_totals", "dead_deltas",
+    "write_path", "sequencer_never_blocks", "rank_plan_once", "single_score_submit",
+    "board_row_pruning", "batch_ranks_one_pass",
+]  # fmt: skip
+
+PROBE_FUNCTIONS = """
+SELECT p.oid::regprocedure::text AS signature, p.prorettype::regtype::text AS returns
+  FROM pg_proc p WHERE p.proname = 'lb_probe'"""
+
+
+@contextlib.asynccontextmanager
+async def _empty_database(pg_server: PgServer, name: str) -> AsyncIterator[asyncpg.Connection]:
+    """A new, empty database for one test: a connection to it."""
+    admin = await asyncpg.connect(pg_server.admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(pg_server.dsn_for(name))
+        try:
+            yield conn
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _copy(source: Path, target: Path) -> Path:
+    """A copy of a folder of SQL files that a test may change."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return target
 
 
 def test_migrations_are_numbered_without_gaps() -> None:
@@ -23,101 +72,140 @@ def test_migrations_are_numbered_without_gaps() -> None:
     assert versions == list(range(1, len(versions) + 1))
 
 
-async def test_concurrent_migrators_apply_each_file_once(pg_server: PgServer) -> None:
-    """Four migrators racing on an empty database apply every file exactly once."""
-    admin = await asyncpg.connect(pg_server.admin_dsn)
-    await admin.execute('DROP DATABASE IF EXISTS "lb_migrate_race" WITH (FORCE)')
-    await admin.execute('CREATE DATABASE "lb_migrate_race"')
+def test_each_function_file_defines_the_function_it_is_named_for() -> None:
+    """Every function file creates exactly its own function, replaceably (CREATE OR
+    REPLACE), and any trigger in it replaceably too, so that it can be applied again."""
+    assert FILE_NAMES
+    for file in load_functions():
+        assert re.findall(r"CREATE OR REPLACE FUNCTION\s+(\w+)\s*\(", file.sql) == [file.name]
+        assert not re.search(r"CREATE\s+(FUNCTION|TRIGGER)", file.sql), file.name
+
+
+async def test_every_function_in_the_database_has_exactly_one_file(database_dsn: str) -> None:
+    """The functions the migrations leave in the public schema are exactly the function
+    files, one function per file and no overloads."""
+    conn = await asyncpg.connect(database_dsn)
     try:
-        conns = [await asyncpg.connect(pg_server.dsn_for("lb_migrate_race")) for _ in range(4)]
-        applied = await asyncio.gather(*(migrate(c) for c in conns))
-        assert sorted(v for a in applied for v in a) == [m.version for m in load_migrations()]
-        assert await migrate(conns[0]) == []
-        for c in conns:
-            await c.close()
-    finally:
-        await admin.execute('DROP DATABASE IF EXISTS "lb_migrate_race" WITH (FORCE)')
-        await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def _database_before(
-    pg_server: PgServer, name: str, version: int
-) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
-    """A fresh database migrated up to (not including) ``version``: a connection, its DSN."""
-    admin = await asyncpg.connect(pg_server.admin_dsn)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(pg_server.dsn_for(name))
-        await conn.execute(CREATE_LEDGER)
-        for m in load_migrations():
-            if m.version < version:
-                await conn.execute(m.sql)
-                await conn.execute(RECORD_APPLIED, m.version, m.name)
-        try:
-            yield conn, pg_server.dsn_for(name)
-        finally:
-            await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def test_ladders_older_than_their_kept_totals_get_them_from_their_blocks(
-    pg_server: PgServer,
-) -> None:
-    """Upgrading a database with ladders to 0009 gives each ladder a kept total equal to its
-    blocks, and entry counts stay exact through later folds and splits."""
-    async with _database_before(pg_server, "lb_migrate_totals", 9) as (conn, dsn):
-        store = await Store.open(Settings(), dsn=dsn)
-        await store.create_board(BoardSpec(id="old"))
-        n = await conn.fetchval("SELECT season_no FROM lb_season WHERE board_id = 'old'")
-        for start in range(0, 3000, 500):
-            await store.submit("old", [ScoreInput(f"p{i}", i % 97) for i in range(start, start + 500)],
-                               with_ranks=False)  # fmt: skip
-            await compact(store.pool, n)
-        await store.submit("old", [ScoreInput(f"late{i}", 5) for i in range(50)])  # pending
-        assert 9 in await migrate(conn)
-        blocks = await conn.fetchval("SELECT sum(cnt) FROM lb_rank_block WHERE season_no = $1", n)
-        assert (
-            await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == blocks
+        names = await conn.fetch(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' ORDER BY p.proname"
         )
-        assert (await store.fetch_top("old", limit=1)).total == 3050
-        await compact(store.pool, n)
-        assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == 3050
-        # a lost or drifted total heals at the next fold that touches the ladder's blocks
-        await conn.execute("DELETE FROM lb_rank_total WHERE season_no = $1", n)
-        await store.submit("old", [ScoreInput("later", 50)])
-        await compact(store.pool, n)
-        assert await conn.fetchval("SELECT cnt FROM lb_rank_total WHERE season_no = $1", n) == 3051
-        await store.close()
+    finally:
+        await conn.close()
+    assert [r["proname"] for r in names] == FILE_NAMES
 
 
-async def test_sizes_stay_exact_across_the_sized_deltas_upgrade(pg_server: PgServer) -> None:
-    """Deltas pending when 0011 arrives (not marked sized) still count toward the ladder's
-    size beside the marked ones written after it, before and after they are folded."""
-    async with _database_before(pg_server, "lb_migrate_sized", 11) as (conn, dsn):
-        store = await Store.open(Settings(), dsn=dsn)
-        await store.create_board(BoardSpec(id="old", policy=UpdatePolicy.LATEST))
-        n = await conn.fetchval("SELECT season_no FROM lb_season WHERE board_id = 'old'")
-        await store.submit("old", [ScoreInput(f"p{i}", i) for i in range(300)], with_ranks=False)
-        await compact(store.pool, n)
-        # pending across the upgrade: 40 new players and 60 moves, none folded
-        await store.submit("old", [ScoreInput(f"new{i}", 7) for i in range(40)])
-        await store.submit("old", [ScoreInput(f"p{i}", 1000 + i) for i in range(60)])
-        assert 11 in await migrate(conn)
-        assert (await store.fetch_top("old", limit=1)).total == 340
-        # after it: 25 more new players and 80 more moves, both kinds pending at once
-        await store.submit("old", [ScoreInput(f"newer{i}", 9) for i in range(25)])
-        moved = await store.submit("old", [ScoreInput(f"p{i}", 5000 + i) for i in range(80)])
-        assert {r.total for r in moved} == {365}
-        assert moved[0].rank == 1 and moved[-1].rank == 80
-        sized = await conn.fetchval("SELECT count(*) FROM lb_rank_delta WHERE sized")
-        assert sized == 25  # only the new players' arrivals change the size
-        assert (await store.fetch_top("old", limit=1)).total == 365
-        await compact(store.pool, n)
-        assert await conn.fetchval("SELECT count(*) FROM lb_rank_delta") == 0
-        page = await store.fetch_top("old", limit=400)
-        assert page.total == 365 and [e.rank for e in page.entries] == list(range(1, 366))
-        await store.close()
+async def test_concurrent_migrators_apply_each_file_once(pg_server: PgServer) -> None:
+    """Four migrators racing on an empty database apply every numbered file and every
+    function file exactly once; migrating again applies nothing."""
+    async with _empty_database(pg_server, "lb_migrate_race") as first:
+        others = [await asyncpg.connect(pg_server.dsn_for("lb_migrate_race")) for _ in range(3)]
+        try:
+            applied = await asyncio.gather(*(migrate_all(c) for c in [first, *others]))
+        finally:
+            for c in others:
+                await c.close()
+        assert sorted(v for a in applied for v in a.versions) == [
+            m.version for m in load_migrations()
+        ]
+        assert sorted(f for a in applied for f in a.functions) == FILE_NAMES
+        assert await migrate_all(first) == Applied([], [])
+        assert await migrate(first) == []
+
+
+async def test_a_changed_function_file_is_applied_again_and_an_unchanged_one_is_not(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """After a function file's text changes, the next migrate applies that file and no
+    other, and the database runs the new text; the one after applies nothing."""
+    functions = _copy(FUNCTIONS, tmp_path / "functions")
+    async with _empty_database(pg_server, "lb_migrate_changed") as conn:
+        assert (await migrate_all(conn, functions=functions)).functions == FILE_NAMES
+        path = functions / "lb_count_entries.sql"
+        path.write_text(path.read_text().replace("SELECT coalesce(", "SELECT /* v2 */ coalesce("))
+        assert await migrate_all(conn, functions=functions) == Applied([], ["lb_count_entries"])
+        source = await conn.fetchval(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'lb_count_entries'"
+        )
+        assert "/* v2 */" in source
+        assert await migrate_all(conn, functions=functions) == Applied([], [])
+        # the package's own file differs from the changed copy: it is applied again
+        assert await migrate_all(conn) == Applied([], ["lb_count_entries"])
+
+
+async def test_a_function_whose_signature_changes_is_replaced_not_overloaded(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """A file that changes its function's return type, argument types or parameter names
+    is applied all the same, and leaves exactly one function of its name: the new one."""
+    functions = _copy(FUNCTIONS, tmp_path / "functions")
+    probe = functions / "lb_probe.sql"
+    versions = [
+        ("lb_probe(n integer) RETURNS bigint", "SELECT n::bigint", ("lb_probe(integer)", "bigint")),
+        ("lb_probe(n integer) RETURNS text", "SELECT n::text", ("lb_probe(integer)", "text")),
+        ("lb_probe(n integer, m integer) RETURNS text", "SELECT (n + m)::text",
+         ("lb_probe(integer,integer)", "text")),
+        ("lb_probe(a integer, b integer) RETURNS text", "SELECT (a - b)::text",
+         ("lb_probe(integer,integer)", "text")),
+    ]  # fmt: skip
+    async with _empty_database(pg_server, "lb_migrate_signature") as conn:
+        for head, body, expected in versions:
+            probe.write_text(f"CREATE OR REPLACE FUNCTION {head}\nLANGUAGE sql AS $$ {body} $$;\n")
+            assert "lb_probe" in (await migrate_all(conn, functions=functions)).functions
+            assert [tuple(r) for r in await conn.fetch(PROBE_FUNCTIONS)] == [expected]
+        assert await conn.fetchval("SELECT lb_probe(b => 2, a => 5)") == "3"
+
+
+async def test_a_file_that_defines_another_function_is_refused(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """A function file that does not define the function it is named for fails the
+    migration, and no function of that round is applied or recorded."""
+    functions = _copy(FUNCTIONS, tmp_path / "functions")
+    (functions / "lb_probe.sql").write_text(
+        "CREATE OR REPLACE FUNCTION lb_other() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;\n"
+    )
+    async with _empty_database(pg_server, "lb_migrate_misnamed") as conn:
+        with pytest.raises(MigrationError, match=r"lb_probe\.sql must define exactly"):
+            await migrate_all(conn, functions=functions)
+        assert await conn.fetchval("SELECT count(*) FROM lb_schema_function") == 0
+        assert await conn.fetchval("SELECT count(*) FROM pg_proc WHERE proname LIKE 'lb\\_%'") == 0
+        (functions / "lb_probe.sql").unlink()
+        assert (await migrate_all(conn, functions=functions)).functions == FILE_NAMES
+
+
+@pytest.mark.parametrize("recorded", [16, 3])
+async def test_a_database_of_the_replaced_numbered_chain_is_refused(
+    pg_server: PgServer, recorded: int
+) -> None:
+    """A database whose ledger records the numbered migrations that the baseline replaced
+    (all of them or the first few) is refused with an error that says to recreate it, and
+    is left as it was."""
+    async with _empty_database(pg_server, f"lb_migrate_old_{recorded}") as conn:
+        await conn.execute(CREATE_LEDGER)
+        for version, name in enumerate(OLD_CHAIN[:recorded], start=1):
+            await conn.execute(RECORD_APPLIED, version, name)
+        with pytest.raises(MigrationError, match="Recreate the database") as refused:
+            await migrate(conn)
+        assert "0001_boards_entries" in str(refused.value)
+        assert await conn.fetchval("SELECT count(*) FROM lb_schema_migration") == recorded
+        assert await conn.fetchval("SELECT to_regclass('lb_board') IS NULL")
+        assert await conn.fetchval("SELECT to_regclass('lb_schema_function') IS NULL")
+
+
+async def test_numbered_migrations_run_once_in_order_and_newer_ones_are_left_alone(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """A new numbered file runs once, after the ones before it; a database that it has
+    migrated still migrates with the code that does not ship it (a rolled-back deploy)."""
+    migrations = _copy(MIGRATIONS, tmp_path / "migrations")
+    (migrations / "0002_probe.sql").write_text(
+        "CREATE TABLE lb_probe (board_id text REFERENCES lb_board);\n"
+    )
+    async with _empty_database(pg_server, "lb_migrate_newer") as conn:
+        assert await migrate(conn, migrations=migrations) == [1, 2]
+        assert await migrate(conn, migrations=migrations) == []
+        assert await migrate(conn) == []
+        assert await conn.fetchval("SELECT to_regclass('lb_probe') IS NOT NULL")
+        versions = await conn.fetch("SELECT version, name FROM lb_schema_migration ORDER BY 1")
+        assert [tuple(r) for r in versions] == [(1, "baseline"), (2, "probe")]

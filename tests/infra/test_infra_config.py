@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -109,3 +110,16 @@ def test_lambda_environment_is_read_back_by_settings() -> None:
     assert settings.stage == "prod"
     assert settings.conflation_ms == 50
     assert settings.ws_api_id == "abc123"
+
+
+def test_a_changed_function_file_changes_the_migration_fingerprint(tmp_path: Path) -> None:
+    """The migration custom resource re-runs when a function file alone changes, as it does
+    for a new numbered migration."""
+    from infra.compute import migrations_fingerprint
+
+    for folder, name in (("migrations", "0001_baseline.sql"), ("functions", "lb_submit.sql")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_text("-- v1\n")
+    before = migrations_fingerprint(tmp_path)
+    (tmp_path / "functions" / "lb_submit.sql").write_text("-- v2\n")
+    assert migrations_fingerprint(tmp_path) != before

@@ -1,29 +1,22 @@
--- A batch's ranks in one ordered pass, with no join whose plan depends on estimates.
+-- Ranks of many keys at once, for batch submits and broadcaster rounds: for each key
+-- (ss[i], aa[i], pp[i]) of ladder n, the number of entries strictly before it.
 --
--- 0007 computed the ranks of a batch from three row sets: the probes (each key and the
--- bucket it falls in), the running count of every bucket, and the running sum of the
--- pending deltas merged with the probes. It then joined the three back together by
--- probe. Those joins were planned from estimates that are wrong by design: an unnest of
--- an array parameter is estimated at 10 rows whatever the batch size, and lb_rank_delta
--- is nearly empty whenever the compactor has just run. On PostgreSQL 18 the function's
--- plan is cached per connection, so a connection that first planned it at such a moment
--- kept a nested loop that re-read the whole running-sum window once per probe: for a
--- 500-score batch, 746,500 rows removed by its join filter and 280 ms of a 437 ms submit
--- (auto_explain, under `bench submit`'s batch phase). That was the bimodal batch rate
--- seen from run to run: 2,968-4,351 scores/s on the connections with that plan,
--- 6,521-6,815 without it.
+-- lb_count_before per key re-sums the pending deltas each time; for a batch of hundreds
+-- (whose own deltas are pending too) that is quadratic. Here the buckets, the pending
+-- deltas and the probes (each key at its bucket's lower bound) are one stream, ordered by
+-- key, and one running sum over it gives each probe the entries before its bucket: the
+-- buckets' counts plus the pending deltas before it. Only the entries of the key's own
+-- bucket before it are counted per key.
 --
--- Now the buckets, the pending deltas and the probes (at their bucket's lower bound) are
--- one stream, ordered by key with a probe before a bucket or delta at the same key, and
--- one running sum over it gives each probe the entries before its bucket: the buckets'
--- counts plus the pending deltas before it, as before. The probes are then read off the
--- same pass; only the in-bucket count remains per probe, as before. No join, so no join
--- plan to get wrong. On a 1M ladder, ten batches of 500 keys took 178 ms against 958 ms
--- with 0007's function, with identical results.
+-- The pass has no join on purpose: a join here would be planned from estimates that are
+-- wrong by design (an unnest of an array parameter is 10 rows to the planner whatever the
+-- batch size, and lb_rank_delta is nearly empty whenever the compactor has just run), and
+-- with the plan cached per connection, a nested loop planned at such a moment re-reads
+-- the whole running sum once per probe.
 --
--- A bucket's count is summed as an integer (a bucket holds a few hundred entries, and
--- never near 2^31), so the running sum is a bigint rather than a numeric.
-
+-- A bucket's count is summed as an integer (a bucket holds a few hundred entries, never
+-- near 2^31), so the running sum is a bigint rather than a numeric. Bitmap scans are off
+-- for the reason given in lb_count_before.sql (dead folded deltas).
 CREATE OR REPLACE FUNCTION lb_count_before_many(n integer, ss bigint[], aa timestamptz[], pp text[])
 RETURNS TABLE (i bigint, before bigint)
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -1,19 +1,14 @@
 -- The Aurora wake-up: invoke the broadcaster Lambda when events are written.
 --
--- Installed by db.wakeup.install_aurora_wakeup (from the migration custom resource), and
--- only where aws_lambda.invoke exists (the aws_lambda extension on Aurora). It is not
+-- Defined everywhere, but its trigger (lb_event_wake_broadcaster) is created only by
+-- db.wakeup.install_aurora_wakeup (from the migration custom resource), and only where
+-- aws_lambda.invoke exists (the aws_lambda extension on Aurora). The invoke is not
 -- transactional: it runs before commit and fires even if the transaction rolls back.
--- The broadcaster therefore treats it as a hint: it sequences (waiting for in-flight
--- writers), reads only committed events, and a scheduled sweep catches anything missed.
--- Like NOTIFY, only one in-flight writer per board invokes (try-lock 19526); the others
--- are covered by the round that invocation triggers.
-
-CREATE TABLE lb_setting (
-    key    text PRIMARY KEY,
-    value  text NOT NULL
-);
-
-CREATE FUNCTION lb_wake_broadcaster() RETURNS trigger
+-- The broadcaster therefore treats it as a hint: it sequences, reads only committed
+-- events, and a scheduled sweep catches anything missed. Like NOTIFY, only one in-flight
+-- writer per board invokes (try-lock 19526); the others are covered by the round that
+-- invocation triggers.
+CREATE OR REPLACE FUNCTION lb_wake_broadcaster() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     b text;

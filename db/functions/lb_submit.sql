@@ -1,30 +1,23 @@
--- The ladder size without walking every pending delta.
+-- Submitting scores: one call, one transaction, one round trip.
 --
--- Every ack and every read reports the ladder's size: lb_rank_total plus the sum of the
--- pending deltas, and that sum walked every pending delta of the ladder (hundreds under
--- load, since the compactor folds every ~100 ms). But a score change writes a -1/+1
--- pair, which nets to zero; only a new entry's +1 changes the size. Writers now mark the
--- deltas that can ("sized": true for a new entry's +1, false for a pair), and the size
--- sums only the sized ones through a partial index: at steady state, when players
--- improve rather than arrive, that is nearly nothing. Pairs are written by one
--- transaction and folded by another, each atomically, so in every snapshot the unmarked
--- sum is zero and
---     size = lb_rank_total.cnt + sum of visible deltas that are not sized = false
--- Rows written before this migration (sized NULL) are summed as before.
-
-ALTER TABLE lb_rank_delta ADD COLUMN sized boolean;
-CREATE INDEX lb_rank_delta_sized ON lb_rank_delta (season_no) INCLUDE (delta)
-    WHERE sized IS NOT FALSE;
-
-CREATE OR REPLACE FUNCTION lb_count_entries(n integer)
-RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE
-SET enable_bitmapscan = off AS $$
-    SELECT coalesce((SELECT cnt FROM lb_rank_total WHERE season_no = n), 0)
-         + (SELECT coalesce(sum(delta), 0) FROM lb_rank_delta
-             WHERE season_no = n AND sized IS NOT FALSE);
-$$;
-
+-- lb_submit applies a single score or a batch (all-or-nothing) under the board's
+-- update policy, appends rank deltas and change events, and returns each player's new
+-- score, rank and whether the entry improved. With a submission id the first result is
+-- stored, and a retry with the same id and payload replays it (an increment counts
+-- once); the same id with another payload is a conflict.
+--
+-- A submit of exactly one score, the common case, takes a scalar branch: the upsert
+-- (lb_upsert_entries, which both branches call) into variables, the deltas and the event
+-- as VALUES, the rank through lb_count_before, the idempotency record, and the reply from
+-- the function's OUT variables, without the batch's unnest, array_agg and jsonb_agg
+-- round trips through one-row sorts and aggregates. The steps, their order, the locks
+-- they take and every row they write are the same as the batch's: the same policies and
+-- bounds check, the same deltas (a -1/+1 pair for a move, a sized +1 for a new entry),
+-- one event when the key moved, and an idempotency record of the same shape, so a replay
+-- answers the same whichever branch wrote it.
+--
+-- Errors use SQLSTATEs of class LB, mapped to client errors by db/errors.py:
+--   LB404 unknown board   LB422 score out of bounds   LB409 submission id reused
 CREATE OR REPLACE FUNCTION lb_submit(
     p_board       text,
     p_submission  text,
@@ -62,12 +55,19 @@ DECLARE
     o_prev_scores  bigint[];
     o_prev_ats     timestamptz[];
     o_ranks        bigint[];
+    s_player       text;
+    s_score        bigint;
+    s_at           timestamptz;
+    s_updates      integer;
+    s_prev_score   bigint;
+    s_prev_at      timestamptz;
+    s_rank         bigint;
+    s_improved     boolean;
 BEGIN
-    SELECT lb.board_id, lb.sort_order, lb.policy, lb.min_score, lb.max_score, s.season_no, s.season
+    SELECT l.board_id, l.sort_order, l.policy, l.min_score, l.max_score, l.season_no, l.season
       INTO b
-      FROM lb_board lb
-      JOIN lb_season s ON s.board_id = lb.board_id AND s.season = lb.season
-     WHERE lb.board_id = p_board;
+      FROM lb_ladder l
+     WHERE l.board_id = p_board AND l.season = l.current_season;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown board %', quote_literal(p_board) USING ERRCODE = 'LB404';
     END IF;
@@ -91,44 +91,70 @@ BEGIN
         END IF;
     END IF;
 
-    -- Writers share the board's sequencing lock; lb_sequence() takes it exclusively.
+    -- Writers hold the board's sequencing lock shared until they commit;
+    -- lb_sequence_settled() tries it exclusively to learn that none is in flight.
     PERFORM pg_advisory_xact_lock_shared(19522, hashtext(p_board));
     sign := CASE WHEN b.sort_order = 'desc' THEN -1 ELSE 1 END;
 
-    WITH input AS (
-        SELECT i.player_id, i.score, coalesce(i.at, now()) AS at, i.meta
-          FROM unnest(p_players, p_scores, p_ats, p_metas) AS i(player_id, score, at, meta)
-         ORDER BY i.player_id
-    ),
-    up AS (
-        INSERT INTO lb_entry AS e (season_no, player_id, score, sort_score, achieved_at,
-                                   updates, metadata, prev_score, prev_at)
-        SELECT b.season_no, input.player_id, input.score, sign * input.score, input.at, 1,
-               input.meta, NULL, NULL
-          FROM input
-        ON CONFLICT (season_no, player_id) DO UPDATE SET
-            prev_score = e.score,
-            prev_at = e.achieved_at,
-            score = CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            sort_score = sign * CASE
-                WHEN b.policy = 'increment' THEN e.score + excluded.score
-                WHEN b.policy = 'latest' THEN excluded.score
-                WHEN sign * excluded.score < sign * e.score THEN excluded.score
-                ELSE e.score END,
-            achieved_at = CASE
-                WHEN b.policy = 'latest' THEN excluded.achieved_at
-                WHEN b.policy = 'increment' AND excluded.score <> 0 THEN excluded.achieved_at
-                WHEN b.policy = 'best' AND sign * excluded.score < sign * e.score
-                    THEN excluded.achieved_at
-                ELSE e.achieved_at END,
-            updates = e.updates + 1,
-            metadata = coalesce(excluded.metadata, e.metadata)
-        RETURNING e.player_id, e.score, e.sort_score, e.achieved_at, e.updates,
-                  e.prev_score, e.prev_at
+    IF cardinality(p_players) = 1 THEN
+        -- One score: the same steps as the batch below, as scalar statements.
+        s_player := p_players[1];
+        SELECT u.score, u.achieved_at, u.updates, u.prev_score, u.prev_at
+          INTO s_score, s_at, s_updates, s_prev_score, s_prev_at
+          FROM lb_upsert_entries(b.season_no, b.policy, sign, p_players, p_scores, p_ats,
+                                 p_metas) AS u;
+
+        IF s_score > b.max_score OR s_score < b.min_score THEN
+            RAISE EXCEPTION 'a resulting score (% .. %) is outside the board''s bounds [%, %]',
+                s_score, s_score, b.min_score, b.max_score USING ERRCODE = 'LB422';
+        END IF;
+
+        IF (s_prev_score, s_prev_at) IS DISTINCT FROM (s_score, s_at) THEN
+            IF s_prev_at IS NULL THEN
+                INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta,
+                                           sized)
+                VALUES (b.season_no, sign * s_score, s_at, s_player, 1, true);
+            ELSE
+                INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta,
+                                           sized)
+                VALUES (b.season_no, sign * s_prev_score, s_prev_at, s_player, -1, false),
+                       (b.season_no, sign * s_score, s_at, s_player, 1, false);
+            END IF;
+            INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
+                                  old_at, new_at)
+            VALUES (b.board_id, b.season, b.season_no, s_player, s_prev_score, s_score,
+                    s_prev_at, s_at);
+        END IF;
+
+        IF p_with_ranks THEN
+            n_total := lb_count_entries(b.season_no);
+            s_rank := lb_count_before(b.season_no, sign * s_score, s_at, s_player) + 1;
+        END IF;
+        s_improved := s_prev_at IS NULL OR sign * s_score < sign * s_prev_score;
+
+        IF p_submission IS NOT NULL THEN
+            INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
+            VALUES (p_board, p_submission, p_hash, jsonb_build_array(jsonb_build_object(
+                'player_id', s_player, 'score', s_score, 'achieved_at', s_at,
+                'updates', s_updates, 'improved', s_improved, 'rank', s_rank,
+                'total', n_total)));
+        END IF;
+
+        player_id := s_player;
+        score := s_score;
+        achieved_at := s_at;
+        updates := s_updates;
+        improved := s_improved;
+        rank := s_rank;
+        total := n_total;
+        replayed := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    WITH up AS (
+        SELECT * FROM lb_upsert_entries(b.season_no, b.policy, sign, p_players, p_scores,
+                                        p_ats, p_metas)
     )
     SELECT array_agg(up.player_id ORDER BY up.sort_score, up.achieved_at, up.player_id),
            array_agg(up.score ORDER BY up.sort_score, up.achieved_at, up.player_id),
@@ -167,7 +193,7 @@ BEGIN
       FROM o;
 
     IF p_with_ranks AND cardinality(o_players) > 16 THEN
-        -- many keys: one merged pass (db/migrations/0007_batch_ranks.sql)
+        -- many keys: one merged pass (lb_count_before_many.sql)
         n_total := lb_count_entries(b.season_no);
         SELECT array_agg(m.before + 1 ORDER BY m.i)
           INTO o_ranks

@@ -1,0 +1,1 @@
+"""The SQL functions, one file each, applied as repeatable migrations by db.migrate."""
