@@ -21,7 +21,7 @@ from typing import Any, Final
 
 BENCHES: Final = ("rank", "submit", "push", "rest", "imports")
 
-# Sizes: the defaults keep ``bench all`` near 15 minutes on a 2-core machine; ``--quick``
+# Sizes: the defaults keep ``bench all`` near 10 minutes on a 2-core machine; ``--quick``
 # near 2 (most of it starting four embedded clusters). ``warm_up_s`` is load run before
 # each closed-loop phase and not counted: a freshly started service is slower for its
 # first seconds (cold pools, plan caches and table statistics); 32 players against a
@@ -122,7 +122,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "bench",
         help="benchmarks against a baseline in the same run",
         description="Each benchmark measures the service and a baseline in the same run; "
-        "'all' runs every one (about 15 minutes at the defaults, 3 with --quick).",
+        "'all' runs every one (about 10 minutes at the defaults, 2 with --quick).",
     )
     bench.add_argument("which", choices=(*BENCHES, "all"))
     bench.add_argument("--json", action="store_true", help="print one JSON object")

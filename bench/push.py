@@ -36,8 +36,8 @@ this process plays the clients, so the server's RSS is measured alone.
 
 Every ``*_vs_*`` key is ours divided by the baseline beside it in the same run
 (:func:`ratios`). What it costs at the defaults (1,000 + 1,000 subscribers, 30 s per
-load, 10,000 connections): ~5 minutes, of which opening and subscribing the 10,000
-connections ~1-2 minutes.
+load, 10,000 connections): ~3.5 minutes, of which opening and subscribing the 10,000
+connections ~1 minute.
 """
 
 from __future__ import annotations

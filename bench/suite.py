@@ -11,8 +11,9 @@ README's table can be rendered again from a saved ``--json`` output, and is test
 canned one. The table has one row per figure: what was measured, our figure, the
 baseline measured beside it in the same run, their ratio, and the target with ✓ or ✗.
 
-At the defaults a run takes ~15 minutes on a 2-core machine: rank ~3, submit ~2,
-push ~5, rest ~3, imports under 1 (each starts its own embedded cluster).
+At the defaults a run takes ~10 minutes on a 2-core machine (9.4 on 2026-12-06): rank
+~2, submit ~1.5, push ~3.5, rest ~2.5, imports ~10 s; each starts its own embedded
+cluster. ``--quick`` takes ~1.5 minutes.
 """
 
 from __future__ import annotations
@@ -137,10 +138,9 @@ def _rank_rows(r: dict[str, Any]) -> list[Row]:
     redis = r.get("redis_p50_ms") is not None
     return [
         (
-            f"Exact rank of a random player, {r['entries']:,} entries, p50 / p99",
+            f"Exact rank, {r['entries']:,} entries, p50 / p99",
             f"{_ms(r['rank_p50_ms'])} / {_ms(r['rank_p99_ms'])} ms",
-            f"Redis `ZREVRANK`, sampled in turns: {_ms(r['redis_p50_ms'])} / "
-            f"{_ms(r['redis_p99_ms'])} ms"
+            f"Redis `ZREVRANK`, in turns: {_ms(r['redis_p50_ms'])} / {_ms(r['redis_p99_ms'])} ms"
             if redis
             else "no Redis on 127.0.0.1:6379",
             f"{_x(r['rank_p50_vs_redis'])}{TIMES} Redis (p50)" if redis else "—",
@@ -148,24 +148,24 @@ def _rank_rows(r: dict[str, Any]) -> list[Row]:
             f"≤ 2{TIMES} Redis{_check(_at_most(r['rank_p50_vs_redis'], 2.0))}",
         ),
         (
-            "The same rank against a naive `COUNT(*)` over the order index, p50",
+            "The same rank against a naive `COUNT(*)`, p50",
             f"{_ms(r['rank_p50_ms'])} ms",
             f"`COUNT(*)`: {_ms(r['naive_p50_ms'])} ms",
             f"{_x(r['speedup_vs_naive_p50'])}{TIMES} faster",
             f"≥ 50{TIMES} faster{_check(_at_least(r['speedup_vs_naive_p50'], 50))}",
         ),
         (
-            "Single upserts, 16 connections, rank structure and feed kept, rank in each reply",
+            "Single upserts with ranks, 16 connections",
             f"{_n(r['upserts_per_s'])}/s ({_n(r['upserts_noranks_per_s'])}/s without the rank)",
             f"the same upsert into a plain table: {_n(r['upserts_plain_per_s'])}/s",
             _x(r["upserts_vs_plain"]),
             f"≥ 10,000/s{_check(_at_least(r['upserts_per_s'], 10_000))}",
         ),
         (
-            "Batched rows, 1,000 per batch, 2 writers, ranks in the reply",
+            "Batched rows with ranks, 1,000 per batch, 2 writers",
             f"{_n(r['batch_rows_per_s'])} rows/s ({_n(r['batch_rows_noranks_per_s'])} "
             "without ranks)",
-            "the same 1,000-row upsert into a plain table, one writer: "
+            "the same upsert into a plain table, 1 writer: "
             f"{_n(r['batch_rows_plain_per_s'])} rows/s",
             _x(r["batch_vs_plain"]),
             f"≥ 50,000 rows/s{_check(_at_least(r['batch_rows_per_s'], 50_000))}",
@@ -180,7 +180,7 @@ def _submit_rows(r: dict[str, Any]) -> list[Row]:
             f"Acked WebSocket submits, {r.get('clients', 32)} closed-loop SDK clients",
             f"{_n(r['submits_per_s'])}/s, ack p50 / p99 {_ms(r['ack_p50_ms'])} / "
             f"{_ms(r['ack_p99_ms'])} ms",
-            "a bare front door (one aiohttp process, one plain upsert per message): "
+            "a bare aiohttp front door, a plain upsert per message: "
             f"{_n(r['bare_submits_per_s'])}/s",
             _x(r["acked_vs_bare"]),
             f"≥ 5,000/s{_check(_at_least(r['submits_per_s'], 5000))}",
@@ -193,7 +193,7 @@ def _submit_rows(r: dict[str, Any]) -> list[Row]:
             f"≥ 0.5 of `ZADD`{_check(_at_least(r['acked_vs_redis_zadd'], 0.5))}",
         ),
         (
-            "WebSocket batch submits, 500 scores per message, 2 server clients",
+            "WebSocket batch submits, 500 scores per message",
             f"{_n(r['batch_scores_per_s'])} scores/s",
             "—",
             "—",
@@ -206,8 +206,7 @@ def _rest_rows(r: dict[str, Any]) -> list[Row]:
     redis = r.get("redis_rank_p50_ms") is not None
     return [
         (
-            f"REST rank over HTTP, {r['entries']:,} entries, read from the {r['reads_from']}, "
-            "p50 / p99",
+            f"REST rank from the {r['reads_from']}, {r['entries']:,} entries, p50 / p99",
             f"{_ms(r['rank_p50_ms'])} / {_ms(r['rank_p99_ms'])} ms",
             f"Redis `ZREVRANK`: {_ms(r['redis_rank_p50_ms'])} / {_ms(r['redis_rank_p99_ms'])} ms"
             if redis
@@ -216,7 +215,7 @@ def _rest_rows(r: dict[str, Any]) -> list[Row]:
             f"p99 ≤ 5 ms{_check(_at_most(r['rank_p99_ms'], 5.0))}",
         ),
         (
-            "REST top-100 / around ±5 over HTTP, p99",
+            "REST top-100 / around ±5, p99",
             f"{_ms(r['top100_p99_ms'])} / {_ms(r['around_p99_ms'])} ms",
             f"Redis: {_ms(r['redis_top100_p99_ms'])} / {_ms(r['redis_around_p99_ms'])} ms"
             if redis
@@ -233,29 +232,26 @@ def _push_rows(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for name, label in (("quarter", "25%"), ("half", "50%")):
         rows.append((
-            f"Submit → push, {r['spectators']:,} top-10 + {r['tickers']:,} `me` tickers, "
-            f"{_n(r[f'submit_rate_at_{name}'])} submits/s ({label} of capacity), p50 / p99",
+            f"Submit → push to {r['spectators']:,} top-10 + {r['tickers']:,} tickers at "
+            f"{_n(r[f'submit_rate_at_{name}'])}/s ({label} of capacity), p50 / p99",
             f"{_ms(r[f'push_p50_ms_at_{name}'])} / {_ms(r[f'push_p99_ms_at_{name}'])} ms "
             f"(acks p50 {_ms(r[f'ack_p50_ms_at_{name}'])} ms)",
-            f"capacity: {_n(r['capacity_submits_per_s'])} acked submits/s, closed loop",
+            f"capacity: {_n(r['capacity_submits_per_s'])} acked/s, closed loop",
             _x(r[f"load_vs_capacity_at_{name}"]),
             f"p99 ≤ 50 ms{_check(_at_most(r[f'push_p99_ms_at_{name}'], 50))}",
         ))  # fmt: skip
     rows += [
         (
-            f"Fan-out of one change to {r['connections']:,} subscribers, in process "
-            "(frames handed to sockets)",
+            f"Fan-out of one change to {r['connections']:,} sockets, in process",
             f"{_n(r['fanout_inproc_msgs_per_s'])}/s",
-            f"a bare `send_str` loop over {r['connections']:,} sockets: "
-            f"{_n(r['fanout_bare_msgs_per_s'])}/s",
+            f"a bare `send_str` loop, as many sockets: {_n(r['fanout_bare_msgs_per_s'])}/s",
             _x(r["fanout_vs_bare_send"]),
             f"≥ 100,000/s{_check(_at_least(r['fanout_inproc_msgs_per_s'], 100_000))}",
         ),
         (
-            "Fan-out through `@connections`, AWS adapter (SigV4 over HTTP)",
+            "Fan-out through `@connections` (SigV4 adapter)",
             f"{_n(r['fanout_http_posts_per_s'])} posts/s",
-            "the same adapter to an endpoint that does nothing: "
-            f"{_n(r['fanout_http_bare_posts_per_s'])}/s",
+            f"the adapter to an endpoint doing nothing: {_n(r['fanout_http_bare_posts_per_s'])}/s",
             _x(r["http_fanout_vs_bare_endpoint"]),
             f"≥ 5,000/s{_check(_at_least(r['fanout_http_posts_per_s'], 5000))}",
         ),
@@ -274,8 +270,7 @@ def _imports_rows(r: dict[str, Any]) -> list[Row]:
     times = [m["median_ms"] for m in r["modules"].values()]
     return [
         (
-            f"Cold start of each Lambda entry module ({len(times)}), `python -c 'import …'`, "
-            f"median of {r['runs']}",
+            f"Cold import of each Lambda entry module ({len(times)}), median of {r['runs']}",
             f"{_ms(min(times))}{DASH}{_ms(max(times))} ms (slowest `{r['slowest_module']}`)",
             f"`python -c 'pass'`: {_ms(r['startup_ms'])} ms",
             f"{_x(r['slowest_import_vs_startup'])}{TIMES} (slowest)",
