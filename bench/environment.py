@@ -1,16 +1,21 @@
-"""Where a benchmark runs: a given DSN, or a fresh embedded PostgreSQL with fsync on."""
+"""Where a benchmark runs: a given DSN or a fresh embedded PostgreSQL with fsync on, the
+service itself (``leaderboard up``) in a subprocess, and the Redis beside them."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -101,3 +106,96 @@ def stop_service(proc: subprocess.Popen[str], *, timeout_s: float) -> None:
         proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def raise_fd_limit() -> None:
+    """Let this process (and a service started with it as ``preexec_fn``) open as many
+    sockets as the hard limit allows: the fan-out phases hold 10,000 at once."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """``leaderboard up`` in a subprocess over a temporary data directory (an embedded
+    primary and streaming replica, fsync on), as the service runs for a user."""
+
+    def __init__(self, *, port: int, secret: str, conflation_ms: int) -> None:
+        self.port, self.secret = port, secret
+        self.dir = Path(tempfile.mkdtemp(prefix="lb-bench-up-"))
+        env = {**os.environ, "LEADERBOARD_JWT_SECRET": secret,
+               "LEADERBOARD_CONFLATION_MS": str(conflation_ms), "LEADERBOARD_DB_POOL_MAX": "20"}  # fmt: skip
+        self.proc = start_service(
+            [sys.executable, "-m", "runtime.cli", "--data-dir", str(self.dir), "up", "--port", str(port)],
+            ready="leaderboard is up", timeout_s=120, env=env, preexec_fn=raise_fd_limit,
+        )  # fmt: skip
+
+    @property
+    def dsn(self) -> str:
+        port = (self.dir / "primary.port").read_text().strip()
+        return f"postgresql://postgres@127.0.0.1:{port}/leaderboard"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/prod"
+
+    def rss_kb(self) -> int:
+        import psutil
+
+        return int(psutil.Process(self.proc.pid).memory_info().rss // 1024)
+
+    async def metrics(self) -> dict[str, Any]:
+        """The broadcaster's counters from ``GET /metrics``."""
+        import aiohttp
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{self.port}/metrics") as response,
+        ):
+            body: dict[str, Any] = await response.json()
+        return dict(body["broadcast"])
+
+    def token(self, player: str | None, role: str) -> str:
+        from authorizer.tokens import mint_token
+
+        return mint_token(secret=self.secret, player_id=player, role=role, issuer="leaderboard-local",
+                          audience="leaderboard", ttl_s=3600, subject=player or f"{role}-bench")  # fmt: skip
+
+    def stop(self) -> None:
+        stop_service(self.proc, timeout_s=60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def create_board(dsn: str, board: str, policy: str = "latest") -> None:
+    """Create a benchmark board through the store (no-op if it exists)."""
+    from core.boards import BoardSpec, UpdatePolicy
+    from core.errors import Conflict
+    from core.settings import Settings
+    from db.store import Store
+
+    store = await Store.open(Settings(), dsn=dsn)
+    try:
+        with contextlib.suppress(Conflict):
+            await store.create_board(BoardSpec(id=board, policy=UpdatePolicy(policy)))
+    finally:
+        await store.close()
+
+
+async def postgres_version(dsn: str) -> str:
+    """The server version of the PostgreSQL at ``dsn`` (``SHOW server_version``)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval("SHOW server_version")).split(" ")[0]
+    finally:
+        await conn.close()
+
+
+async def redis_version() -> str | None:
+    """The version of the Redis on 127.0.0.1:6379, or None when nothing answers there."""
+    client: Any = await redis_client()
+    if client is None:
+        return None
+    try:
+        info = await client.info("server")
+        return str(info.get("redis_version"))
+    finally:
+        await client.aclose()

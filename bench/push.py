@@ -3,22 +3,43 @@
 The service runs as its own process (``leaderboard up`` over a fresh embedded cluster);
 this process plays the clients, so the server's RSS is measured alone.
 
-1. Load: S spectators on top-10 and T ``me`` tickers on one board; the ticker players
-   submit their own scores at R submits/s for D seconds. Push latency is the time from a
-   submit leaving the client to the first frame that shows it: for spectators, a submit
-   that entered the top-10 (its ack's rank is at most 10); for tickers, their own new
-   score. Each submit is counted once per kind. The clients share this one Python
-   process, so their own parsing of every frame is part of what is measured.
-2. Fan-out: one change to a top-10 watched by N connections, in-process and through the
+1. Capacity: the acked submits per second of this service on this machine, measured as
+   ``bench submit`` measures it (32 closed-loop SDK clients, each submitting and waiting
+   for its ack, after a warm-up that is not counted), on a board of its own with no
+   subscribers: ``capacity_submits_per_s``.
+2. Load, at 25% and then at 50% of that capacity, each on a fresh board, never above
+   it (a load above capacity measures the queue, not the pushes): S spectators on top-10
+   and T ``me`` tickers; the ticker players submit their own scores at the open-loop
+   rate for D seconds. Push latency is the time from a submit leaving the client to the
+   first frame that shows it: for spectators, a submit that entered the top-10 (its ack's
+   rank is at most 10); for tickers, their own new score. Each submit is counted once
+   per kind. The clients share this one Python process, so their own parsing of every
+   frame is part of what is measured. The keys of each run end in ``_at_quarter`` and
+   ``_at_half``; the unsuffixed load keys (``push_p50_ms``, ``acked``, ...) are the run
+   at half the capacity, at ``submit_rate``.
+3. Fan-out: one change to a top-10 watched by N connections, three rounds, each waited
+   for until every client received it. In-process, ``fanout_inproc_msgs_per_s`` is the
+   server's rate of handing the rounds' frames to the sockets (frames / the send step's
+   wall time, from the runtime's ``GET /metrics``); ``fanout_inproc_received_per_s`` is
+   measured to the last of this process's N clients receiving each round, so it is
+   bounded by this one Python process parsing N WebSocket frames on the same two cores.
+   Beside it, ``fanout_bare_msgs_per_s``: a bare aiohttp process (:mod:`bench.bare`)
+   holding N server-side sockets to the same N-client process loops ``send_str`` over
+   them with the same frame, three rounds as well. Before that, a frame goes through the
    local @connections endpoint with the AWS adapter (SigV4 over HTTP) posting to every
-   connection. In-process, ``fanout_inproc_msgs_per_s`` is the server's rate of handing
-   the round's frames to the sockets (frames / the send step's wall time, from the
-   runtime's ``GET /metrics``); ``fanout_inproc_received_per_s`` is measured to the last
-   of this process's N clients receiving it, so it is bounded by this one Python
-   process parsing N WebSocket frames on the same two cores. The same posts then go to
-   a bare endpoint (:mod:`bench.bare`) that answers 200 and does nothing:
-   ``fanout_http_bare_posts_per_s`` is the adapter's own ceiling on this machine.
-3. Memory: the server's RSS per idle connection with N connections open.
+   connection (the clients paused, not reading), and the same posts go to a bare
+   endpoint that answers 200 and does nothing, two rounds each, in turns, after a
+   warm-up of 1,000 posts each (the bare process is fresh; its first round ran at half
+   its rate):
+   ``fanout_http_bare_posts_per_s`` is the adapter's own ceiling on this machine. The
+   adapter's client side (signing, aiohttp) is most of a post's cost, so the two are
+   close and either can come out ahead in a run.
+4. Memory: the server's RSS per idle connection with N connections open.
+
+Every ``*_vs_*`` key is ours divided by the baseline beside it in the same run
+(:func:`ratios`). What it costs at the defaults (1,000 + 1,000 subscribers, 30 s per
+load, 10,000 connections): ~3.5 minutes, of which opening and subscribing the 10,000
+connections ~1 minute.
 """
 
 from __future__ import annotations
@@ -26,91 +47,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
-import resource
-import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
+import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.bare import BareServer
-from bench.environment import start_service, stop_service
-from bench.stats import percentile_ms
+from bench.environment import Server, create_board, raise_fd_limit
+from bench.stats import percentile_ms, vs
+from bench.submit import singles
 from core.ids import ConnectionId
 
-
-def _raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-class Server:
-    """``leaderboard up`` in a subprocess over a temporary data directory."""
-
-    def __init__(self, *, port: int, secret: str, conflation_ms: int) -> None:
-        self.port, self.secret = port, secret
-        self.dir = Path(tempfile.mkdtemp(prefix="lb-push-"))
-        env = {**os.environ, "LEADERBOARD_JWT_SECRET": secret,
-               "LEADERBOARD_CONFLATION_MS": str(conflation_ms), "LEADERBOARD_DB_POOL_MAX": "20"}  # fmt: skip
-        self.proc = start_service(
-            [sys.executable, "-m", "runtime.cli", "--data-dir", str(self.dir), "up", "--port", str(port)],
-            ready="leaderboard is up", timeout_s=120, env=env, preexec_fn=_raise_fd_limit,
-        )  # fmt: skip
-
-    @property
-    def dsn(self) -> str:
-        port = (self.dir / "primary.port").read_text().strip()
-        return f"postgresql://postgres@127.0.0.1:{port}/leaderboard"
-
-    def rss_kb(self) -> int:
-        import psutil
-
-        return int(psutil.Process(self.proc.pid).memory_info().rss // 1024)
-
-    async def metrics(self) -> dict[str, Any]:
-        """The broadcaster's counters from ``GET /metrics``."""
-        import aiohttp
-
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{self.port}/metrics") as response,
-        ):
-            body: dict[str, Any] = await response.json()
-        return dict(body["broadcast"])
-
-    def token(self, player: str | None, role: str) -> str:
-        from authorizer.tokens import mint_token
-
-        return mint_token(secret=self.secret, player_id=player, role=role, issuer="leaderboard-local",
-                          audience="leaderboard", ttl_s=3600, subject=player or f"{role}-bench")  # fmt: skip
-
-    def stop(self) -> None:
-        stop_service(self.proc, timeout_s=60)
-        shutil.rmtree(self.dir, ignore_errors=True)
+CAPACITY_CLIENTS: Final = 32
+LOADS: Final = (("quarter", 0.25), ("half", 0.5))
+FANOUT_ROUNDS: Final = 3
+HTTP_ROUNDS: Final = 2  # @connections posts to every connection, ours and bare in turns
+# the figures of one load run that are reported again with the run's suffix
+LOAD_KEYS: Final = (
+    "rate", "submits", "submit_rate", "acked", "ack_p50_ms", "ack_p99_ms", "push_p50_ms",
+    "push_p99_ms", "push_top_p50_ms", "push_top_p99_ms", "push_me_p50_ms", "push_me_p99_ms",
+    "delivered_per_s",
+)  # fmt: skip
 
 
-async def create_board(dsn: str, board: str, policy: str = "latest") -> None:
-    """Create a benchmark board through the store (no-op if it exists)."""
-    from core.boards import BoardSpec, UpdatePolicy
-    from core.errors import Conflict
-    from core.settings import Settings
-    from db.store import Store
-
-    store = await Store.open(Settings(), dsn=dsn)
-    try:
-        with contextlib.suppress(Conflict):
-            await store.create_board(BoardSpec(id=board, policy=UpdatePolicy(policy)))
-    finally:
-        await store.close()
-
-
-async def _open(url: str, count: int, tok: Any, *, batch: int = 200) -> list[ClientConnection]:
+async def _open(
+    url: str, count: int, tok: Callable[[int], str], *, batch: int = 200
+) -> list[ClientConnection]:
     out: list[ClientConnection] = []
     for start in range(0, count, batch):
         out.extend(await asyncio.gather(*(
@@ -121,6 +87,14 @@ async def _open(url: str, count: int, tok: Any, *, batch: int = 200) -> list[Cli
     return out
 
 
+async def _close(sockets: list[ClientConnection], readers: list[asyncio.Task[None]]) -> None:
+    for task in readers:
+        task.cancel()
+    for ws in sockets:
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
 async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
     await ws.send(json.dumps(message))
     while True:
@@ -129,11 +103,21 @@ async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
             return frame
 
 
+async def _capacity(server: Server, *, seconds: float, warm_up_s: float) -> float:
+    """Acked submits per second, closed loop, as ``bench submit`` measures them."""
+    board = "bench-push-capacity"
+    await create_board(server.dsn, board)
+    result = await singles(
+        server.ws_url, lambda i: server.token(f"c{i}", "player"), CAPACITY_CLIENTS, seconds,
+        warm_up_s=warm_up_s, board=board,
+    )  # fmt: skip
+    return float(result["submits_per_s"])
+
+
 async def _load(
-    server: Server, *, spectators: int, tickers: int, rate: float, seconds: float
+    server: Server, *, board: str, spectators: int, tickers: int, rate: float, seconds: float
 ) -> dict[str, Any]:
-    base = f"ws://127.0.0.1:{server.port}/prod"
-    board = "bench-push"
+    base = server.ws_url
     await create_board(server.dsn, board)
     players = [f"t{i}" for i in range(tickers)]
     watchers = await _open(base, spectators, lambda i: server.token(None, "spectator"))
@@ -161,9 +145,9 @@ async def _load(
         with contextlib.suppress(ConnectionClosed):
             await _read_spectator(ws)
 
-    async def read_ticker(i: int, ws: ClientConnection) -> None:
+    async def read_ticker(ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
-            await _read_ticker(i, ws)
+            await _read_ticker(ws)
 
     async def _read_spectator(ws: ClientConnection) -> None:
         nonlocal delivered
@@ -178,7 +162,7 @@ async def _load(
                 if key in sent and key not in first_in_top:
                     first_in_top[key] = now
 
-    async def _read_ticker(i: int, ws: ClientConnection) -> None:
+    async def _read_ticker(ws: ClientConnection) -> None:
         nonlocal delivered
         async for raw in ws:
             now = time.perf_counter()
@@ -200,7 +184,7 @@ async def _load(
                 me_latency.append(now - sent[key])
 
     readers = [asyncio.create_task(read_spectator(ws)) for ws in watchers]
-    readers += [asyncio.create_task(read_ticker(i, ws)) for i, ws in enumerate(ticking)]
+    readers += [asyncio.create_task(read_ticker(ws)) for ws in ticking]
     interval = 1 / rate
     began = time.perf_counter()
     n = 0
@@ -220,11 +204,7 @@ async def _load(
     elapsed = time.perf_counter() - began
     await asyncio.sleep(2.0)
     delivered_rate = delivered / (elapsed + 2.0)
-    for task in readers:
-        task.cancel()
-    for ws in [*watchers, *ticking]:
-        with contextlib.suppress(Exception):
-            await ws.close()
+    await _close([*watchers, *ticking], readers)
     # a submit counts for the top-10 only if it entered it when made (its ack's rank); a
     # score that reaches the top-10 later, as others leave it, was not pushed late
     top_latency = [
@@ -232,6 +212,7 @@ async def _load(
     ]
     both = top_latency + me_latency
     return {
+        "rate": round(rate, 1),
         "submits": n, "submit_rate": round(n / elapsed, 1), "acked": len(acks),
         "ack_p50_ms": round(percentile_ms(acks, 50), 2), "ack_p99_ms": round(percentile_ms(acks, 99), 2),
         "push_p50_ms": round(percentile_ms(both, 50), 2), "push_p99_ms": round(percentile_ms(both, 99), 2),
@@ -259,103 +240,200 @@ async def _post_all(endpoint: str, ids: list[str], frame: str) -> tuple[float, l
         await sender.close()
 
 
-async def _fanout(server: Server, *, connections: int) -> dict[str, Any]:
-    import asyncpg
+class _Receivers:
+    """Readers on N client sockets, counting the frames of one kind they receive."""
 
-    base = f"ws://127.0.0.1:{server.port}/prod"
+    def __init__(self, sockets: list[ClientConnection], kind: str | None) -> None:
+        self.count = 0
+        self.last: str | None = None  # the last such frame, as received
+        self._kind = kind
+        self._target = 0
+        self._reached = asyncio.Event()
+        self.tasks = [asyncio.create_task(self._read(ws)) for ws in sockets]
+
+    async def _read(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                text = raw if isinstance(raw, str) else raw.decode()
+                if self._kind is not None and json.loads(text).get("type") != self._kind:
+                    continue
+                self.count += 1
+                self.last = text
+                if self.count >= self._target:
+                    self._reached.set()
+
+    async def until(self, target: int, *, timeout_s: float = 120.0) -> None:
+        """Wait until ``target`` frames have arrived in all (or ``timeout_s`` passed)."""
+        self._target = target
+        if self.count < target:
+            self._reached.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reached.wait(), timeout_s)
+
+
+async def _bare_fanout(
+    bare: BareServer, *, connections: int, frame: str, rounds: int
+) -> dict[str, Any]:
+    """The bare ``send_str`` loop of :mod:`bench.bare` over ``connections`` sockets."""
+    sockets = await _open(f"ws://127.0.0.1:{bare.port}/fanout", connections, lambda i: str(i))
+    receivers = _Receivers(sockets, kind=None)
+    sent, send_s = 0, 0.0
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _round in range(rounds):
+                async with http.post(f"http://127.0.0.1:{bare.port}/fanout", data=frame) as r:
+                    body = await r.json()
+                sent += int(body["sent"])
+                send_s += float(body["send_s"])
+                await receivers.until(sent)
+    finally:
+        await _close(sockets, receivers.tasks)
+    return {"fanout_bare_msgs_per_s": round(sent / send_s) if send_s > 0 else None}
+
+
+async def _fanout(server: Server, *, connections: int, rounds: int) -> dict[str, Any]:
+    from core.ranking import ScoreInput
+    from core.settings import Settings
+    from db.store import Store
+
     board = "bench-fanout"
     await create_board(server.dsn, board)
-    pool = await asyncpg.create_pool(server.dsn, min_size=1, max_size=2)
-    rss_before = server.rss_kb()
-    clients = await _open(base, connections, lambda i: server.token(None, "spectator"))
-    await asyncio.sleep(2.0)
-    rss_idle = server.rss_kb()
-    for start in range(0, connections, 500):
-        await asyncio.gather(*(_ask(ws, {"action": "subscribe", "board": board, "view": "top", "n": 10})
-                               for ws in clients[start : start + 500]))  # fmt: skip
-    got = 0
-    done = asyncio.Event()
-
-    async def read(ws: ClientConnection) -> None:
-        nonlocal got
-        async for raw in ws:
-            if json.loads(raw).get("type") == "update":
-                got += 1
-                if got >= connections:
-                    done.set()
-
-    readers = [asyncio.create_task(read(ws)) for ws in clients]
-    await asyncio.sleep(0.5)
-    before = await server.metrics()
-    t0 = time.perf_counter()
-    await pool.execute(
-        "SELECT * FROM lb_submit($1, NULL, NULL, ARRAY['fan'], ARRAY[7::bigint], "
-        "ARRAY[NULL::timestamptz], ARRAY[NULL::jsonb])",
-        board,
-    )
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), 120)
-    inproc_s = time.perf_counter() - t0
-    inproc_rate = got / inproc_s
-    after = await server.metrics()
-    for _ in range(100):  # the round's counters land after its frames do
-        if after["frames"] - before["frames"] >= got:
-            break
-        await asyncio.sleep(0.05)
-        after = await server.metrics()
-    frames = after["frames"] - before["frames"]
-    send_s = after["send_s"] - before["send_s"]
-
-    ids = [
-        r[0]
-        for r in await pool.fetch(
-            "SELECT connection_id FROM lb_subscription WHERE board_id = $1", board
-        )
-    ]
-    frame = json.dumps({"type": "ping", "note": "fan-out through @connections"})
-    received, got = got, 0
-    http_s, gone = await _post_all(f"http://127.0.0.1:{server.port}/prod", ids, frame)
-    # the same posts to a bare endpoint that answers 200 and does nothing: the AWS
-    # adapter's own ceiling here (SigV4 and HTTP on this process's one core)
-    bare = BareServer(port=server.port + 1000, dsn=server.dsn)
+    store = await Store.open(Settings(), dsn=server.dsn)
     try:
-        bare_s, _ = await _post_all(f"http://127.0.0.1:{bare.port}/prod", ids, frame)
+        rss_before = server.rss_kb()
+        clients = await _open(server.ws_url, connections, lambda i: server.token(None, "spectator"))
+        await asyncio.sleep(2.0)
+        rss_idle = server.rss_kb()
+        for start in range(0, connections, 500):
+            await asyncio.gather(*(_ask(ws, {"action": "subscribe", "board": board, "view": "top",
+                                             "n": 10})
+                                   for ws in clients[start : start + 500]))  # fmt: skip
+        updates = _Receivers(clients, kind="update")
+        await asyncio.sleep(0.5)
+        frames, send_s, received, received_s = 0, 0.0, 0, 0.0
+        for round_no in range(1, rounds + 1):
+            before = await server.metrics()
+            t0 = time.perf_counter()
+            await store.submit(board, [ScoreInput("fan", 7 + round_no)], with_ranks=False)
+            await updates.until(round_no * connections)
+            received_s += time.perf_counter() - t0
+            after = await server.metrics()
+            for _ in range(100):  # the round's counters land after its frames do
+                if after["frames"] - before["frames"] >= connections:
+                    break
+                await asyncio.sleep(0.05)
+                after = await server.metrics()
+            frames += after["frames"] - before["frames"]
+            send_s += after["send_s"] - before["send_s"]
+            await asyncio.sleep(0.5)  # past the conflation window before the next change
+        received = updates.count
+        frame = updates.last or json.dumps({"type": "update", "note": "fan-out"})
+
+        ids = [
+            r[0]
+            for r in await store.pool.fetch(
+                "SELECT connection_id FROM lb_subscription WHERE board_id = $1", board
+            )
+        ]
+        ping = json.dumps({"type": "ping", "note": "fan-out through @connections"})
+        # the clients stop reading meanwhile (the kernel buffers the pings): the posting
+        # process is this one, and the bare endpoint has no readers to feed either
+        for task in updates.tasks:
+            task.cancel()
+        for ws in clients:
+            ws.transport.pause_reading()
+        bare = BareServer(port=server.port + 1000, dsn=server.dsn)
+        try:
+            # the service's @connections and a bare endpoint that answers 200 and does
+            # nothing (SigV4 and HTTP on this process alone), in turns, as rank and Redis
+            http_s, bare_s, gone = 0.0, 0.0, set[str]()
+            for endpoint in (server.port, bare.port):  # warm-up: a fresh process is slower
+                await _post_all(f"http://127.0.0.1:{endpoint}/prod", ids[:1000], ping)
+            for _round in range(HTTP_ROUNDS):
+                took, lost = await _post_all(f"http://127.0.0.1:{server.port}/prod", ids, ping)
+                http_s, gone = http_s + took, gone | set(lost)
+                took, _ = await _post_all(f"http://127.0.0.1:{bare.port}/prod", ids, ping)
+                bare_s += took
+            for ws in clients:
+                ws.transport.resume_reading()
+            await _close(clients, updates.tasks)
+            # the same frames from the bare process to as many sockets of its own
+            bare_loop = await _bare_fanout(
+                bare, connections=connections, frame=frame, rounds=rounds
+            )
+        finally:
+            bare.stop()
     finally:
-        bare.stop()
-    for task in readers:
-        task.cancel()
-    for ws in clients:
-        with contextlib.suppress(Exception):
-            await ws.close()
-    await pool.close()
+        await store.close()
+    posts = len(ids) * HTTP_ROUNDS
     return {
         "connections": connections,
+        "fanout_rounds": rounds,
         "fanout_inproc_msgs_per_s": round(frames / send_s) if send_s > 0 else None,
         "fanout_inproc_frames": frames,
-        "fanout_inproc_received_per_s": round(inproc_rate),
+        "fanout_inproc_received_per_s": round(received / received_s) if received_s else None,
         "fanout_inproc_received": received,
-        "fanout_http_posts_per_s": round(len(ids) / http_s), "fanout_http_gone": len(gone),
-        "fanout_http_bare_posts_per_s": round(len(ids) / bare_s),
+        **bare_loop,
+        "fanout_http_posts_per_s": round(posts / http_s), "fanout_http_gone": len(gone),
+        "fanout_http_bare_posts_per_s": round(posts / bare_s),
         "rss_kb_per_conn": round((rss_idle - rss_before) / connections, 1),
     }  # fmt: skip
 
 
-def main(args: Any) -> int:
-    _raise_fd_limit()
-    seconds = args.seconds if args.seconds != 10.0 else 60.0  # the issue's load runs 60 s
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """The same-run ratios of a ``bench push`` result: a pure function of its figures."""
+    capacity = result["capacity_submits_per_s"]
+    return {
+        "fanout_vs_bare_send": vs(
+            result["fanout_inproc_msgs_per_s"], result["fanout_bare_msgs_per_s"]
+        ),
+        "http_fanout_vs_bare_endpoint": vs(
+            result["fanout_http_posts_per_s"], result["fanout_http_bare_posts_per_s"]
+        ),
+        **{
+            f"load_vs_capacity_at_{name}": vs(result[f"submit_rate_at_{name}"], capacity)
+            for name, _share in LOADS
+        },
+    }
+
+
+def measure(args: Any) -> dict[str, Any]:
+    """``bench push`` with the command's arguments (``spectators``, ``tickers``,
+    ``load_seconds``, ``seconds`` and ``warm_up_s`` for the capacity, ``connections``,
+    ``conflation_ms``)."""
+    raise_fd_limit()
     secret = "bench-secret-" + "x" * 40
     port = 18000 + random.randrange(1000)
     server = Server(port=port, secret=secret, conflation_ms=args.conflation_ms)
+    result: dict[str, Any] = {
+        "conflation_ms": args.conflation_ms, "spectators": args.spectators,
+        "tickers": args.tickers, "load_seconds": args.load_seconds,
+    }  # fmt: skip
     try:
-        load = asyncio.run(_load(server, spectators=args.spectators, tickers=args.tickers,
-                                 rate=args.rate, seconds=seconds))  # fmt: skip
-        fan = asyncio.run(_fanout(server, connections=args.connections))
+        capacity = asyncio.run(
+            _capacity(server, seconds=args.seconds, warm_up_s=float(args.warm_up_s))
+        )
+        result["capacity_submits_per_s"] = round(capacity)
+        for name, share in LOADS:
+            load = asyncio.run(_load(
+                server, board=f"bench-push-{name}", spectators=args.spectators,
+                tickers=args.tickers, rate=max(1.0, capacity * share), seconds=args.load_seconds,
+            ))  # fmt: skip
+            result.update({f"{key}_at_{name}": load[key] for key in LOAD_KEYS})
+        result.update({key: result[f"{key}_at_half"] for key in LOAD_KEYS})
+        result.update(asyncio.run(_fanout(
+            server, connections=args.connections, rounds=FANOUT_ROUNDS
+        )))  # fmt: skip
     finally:
         server.stop()
-    result = {"conflation_ms": args.conflation_ms, **load, **fan}
+    return {**result, **ratios(result)}
+
+
+def main(args: Any) -> int:
+    result = measure(args)
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key:28s} {value}")
+            print(f"{key:32s} {value}")
     return 0

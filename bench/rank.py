@@ -9,11 +9,19 @@ runs, then measures, in the same run and on the same data:
   - single upserts over 16 connections with the rank structure and feed maintained (with
     the new rank in each reply, and without), beside the same upsert into a plain table
     with the same indexes;
-  - batched rows (1,000 per batch), with ranks in the reply and without. Like concurrent
-    matches, concurrent batches carry different players: each writer draws from its own
-    half of the players. (Drawn from all of them, two batches of 1,000 out of 100,000
-    share a player or more nearly every time, and the second waits on that row's lock
-    until the first commits, so the writers ran one at a time.)
+  - batched rows (1,000 per batch, two writers), with ranks in the reply and without,
+    beside the same 1,000-row upsert into the plain table from one writer
+    (``batch_rows_plain_per_s``). Like concurrent matches, concurrent batches carry
+    different players: each writer draws from its own half of the players. (Drawn from
+    all of them, two batches of 1,000 out of 100,000 share a player or more nearly every
+    time, and the second waits on that row's lock until the first commits, so the writers
+    ran one at a time.)
+
+Every ``*_vs_*`` key is ours divided by the baseline beside it in the same run
+(:func:`ratios`): a latency ratio above 1 and a throughput ratio below 1 mean slower.
+
+What it costs at the defaults (1M entries, 10 s phases) on a 2-core machine: the load
+~30-60 s, Redis's copy ~10 s, the samples ~15 s, the six write phases 60 s.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
-from bench.environment import bench_database, redis_client
-from bench.stats import percentile_ms, ratio, sample, sample_interleaved, share
+from bench.environment import bench_database, postgres_version, redis_client, redis_version
+from bench.stats import percentile_ms, ratio, sample, sample_interleaved, share, vs
 from core.boards import BoardSpec, UpdatePolicy
 from core.ranking import ScoreInput
 from core.settings import Settings
@@ -57,6 +65,13 @@ CREATE INDEX IF NOT EXISTS bench_plain_order
 PLAIN_UPSERT: Final = """
 INSERT INTO bench_plain AS e (season_no, player_id, score, sort_score, achieved_at, updates)
 VALUES (1, $1, $2::bigint, -$2::bigint, now(), 1)
+ON CONFLICT (season_no, player_id) DO UPDATE SET
+    score = excluded.score, sort_score = excluded.sort_score,
+    achieved_at = excluded.achieved_at, updates = e.updates + 1"""
+PLAIN_BATCH_UPSERT: Final = """
+INSERT INTO bench_plain AS e (season_no, player_id, score, sort_score, achieved_at, updates)
+SELECT 1, t.player_id, t.score, -t.score, now(), 1
+  FROM unnest($1::text[], $2::bigint[]) AS t(player_id, score)
 ON CONFLICT (season_no, player_id) DO UPDATE SET
     score = excluded.score, sort_score = excluded.sort_score,
     achieved_at = excluded.achieved_at, updates = e.updates + 1"""
@@ -163,6 +178,13 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
         mine = share(players, lane, lanes)
         return [ScoreInput(f"w{p}", rng.randrange(10**6)) for p in rng.sample(mine, BATCH)]
 
+    async def plain_batch(rng: random.Random, lane: int, lanes: int) -> int:
+        batch = batch_of(rng, lane, lanes)
+        await store.pool.execute(
+            PLAIN_BATCH_UPSERT, [b.player_id for b in batch], [b.score for b in batch]
+        )
+        return BATCH
+
     async def batch(rng: random.Random, lane: int, lanes: int) -> int:
         await store.submit(WRITES, batch_of(rng, lane, lanes))
         return BATCH
@@ -185,6 +207,7 @@ async def _writes(store: Store, seconds: float) -> dict[str, float]:
         stop.set()
         await maintainer
     result["upserts_plain_per_s"] = await _throughput(plain, workers=16, seconds=seconds)
+    result["batch_rows_plain_per_s"] = await _throughput(plain_batch, workers=1, seconds=seconds)
     return result
 
 
@@ -215,23 +238,49 @@ async def run(
                 lambda p: store.pool.fetchval(NAIVE_RANK, BOARD, p), keys[: max(20, samples // 25)]
             )
             writes = await _writes(store, seconds)
+            postgres = await postgres_version(database)
         finally:
             await store.close()
-    rank_p50 = percentile_ms(ours, 50)
-    naive_p50 = percentile_ms(naive, 50)
-    return {
+    result: dict[str, Any] = {
         "entries": entries,
+        "samples": samples,
+        "seconds": seconds,
+        "postgres_version": postgres,
+        "redis_version": await redis_version(),
         "load_rows_per_s": round(entries / load_s),
-        "rank_p50_ms": round(rank_p50, 3),
+        "rank_p50_ms": round(percentile_ms(ours, 50), 3),
         "rank_p99_ms": round(percentile_ms(ours, 99), 3),
-        "naive_p50_ms": round(naive_p50, 3),
+        "naive_p50_ms": round(percentile_ms(naive, 50), 3),
         "naive_p99_ms": round(percentile_ms(naive, 99), 3),
         "redis_p50_ms": round(redis["p50"], 3) if redis else None,
         "redis_p99_ms": round(redis["p99"], 3) if redis else None,
-        "speedup_vs_naive_p50": ratio(rank_p50, naive_p50),
-        "redis_over_ours_p50": ratio(rank_p50, redis["p50"]) if redis else None,
         **{k: round(v) for k, v in writes.items()},
     }
+    return {**result, **ratios(result)}
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """The same-run ratios of a ``bench rank`` result: a pure function of its figures."""
+    return {
+        "speedup_vs_naive_p50": ratio(result["rank_p50_ms"], result["naive_p50_ms"]),
+        "redis_over_ours_p50": ratio(result["rank_p50_ms"], result["redis_p50_ms"]),
+        "rank_p50_vs_redis": vs(result["rank_p50_ms"], result["redis_p50_ms"], digits=2),
+        "rank_p99_vs_redis": vs(result["rank_p99_ms"], result["redis_p99_ms"], digits=2),
+        "upserts_vs_plain": vs(result["upserts_per_s"], result["upserts_plain_per_s"]),
+        "upserts_noranks_vs_plain": vs(
+            result["upserts_noranks_per_s"], result["upserts_plain_per_s"]
+        ),
+        "batch_vs_plain": vs(result["batch_rows_per_s"], result["batch_rows_plain_per_s"]),
+        "batch_noranks_vs_plain": vs(
+            result["batch_rows_noranks_per_s"], result["batch_rows_plain_per_s"]
+        ),
+    }
+
+
+async def measure(args: Any) -> dict[str, Any]:
+    """``bench rank`` with the command's arguments (``entries``, ``dsn``, ``samples``,
+    ``seconds``)."""
+    return await run(entries=args.entries, dsn=args.dsn, samples=args.samples, seconds=args.seconds)
 
 
 def report(result: dict[str, Any], *, as_json: bool) -> str:
@@ -248,17 +297,20 @@ def report(result: dict[str, Any], *, as_json: bool) -> str:
     if result["redis_p50_ms"] is not None:
         lines.append(
             f"  redis       p50 {result['redis_p50_ms']:.3f} ms   p99 {result['redis_p99_ms']:.3f} ms"
-            f"   -> redis/ours = {result['redis_over_ours_p50']}"
+            f"   -> ours/redis = {result['rank_p50_vs_redis']}"
         )
     else:
         lines.append("  redis       (nothing answers on 127.0.0.1:6379; baseline skipped)")
     lines.append(
         f"writes: {result['upserts_per_s']:,}/s single upserts over 16 connections with ranks, "
         f"{result['upserts_noranks_per_s']:,}/s without "
-        f"(plain upsert {result['upserts_plain_per_s']:,}/s)"
+        f"(plain upsert {result['upserts_plain_per_s']:,}/s: ours/plain = "
+        f"{result['upserts_vs_plain']})"
     )
     lines.append(
         f"        {result['batch_rows_per_s']:,} rows/s batched with ranks, "
-        f"{result['batch_rows_noranks_per_s']:,} rows/s without"
+        f"{result['batch_rows_noranks_per_s']:,} rows/s without "
+        f"(plain 1,000-row upsert, one writer, {result['batch_rows_plain_per_s']:,} rows/s: "
+        f"ours/plain = {result['batch_vs_plain']})"
     )
     return "\n".join(lines)

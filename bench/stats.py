@@ -57,3 +57,11 @@ def share(players: int, lane: int, lanes: int) -> range:
     that row's lock until the first commits, so the writers run one at a time.
     """
     return range(lane * players // lanes, (lane + 1) * players // lanes)
+
+
+def vs(ours: float | None, baseline: float | None, *, digits: int = 3) -> float | None:
+    """``ours / baseline``, the form of every ``*_vs_*`` key: None when either is missing
+    or zero (a baseline that did not run, or a phase that measured nothing)."""
+    if not ours or not baseline:
+        return None
+    return round(ours / baseline, digits)

@@ -10,6 +10,10 @@ bare front door (:mod:`bench.bare`: one aiohttp process acking a plain upsert pe
 on the same PostgreSQL), a ceiling for a front door on these libraries on this machine. Last,
 server-role clients submit batches of 500 scores (a batch stays under API Gateway's 32 KB
 frame), each client for its own share of the players (:func:`bench.stats.share`).
+
+Every ``*_vs_*`` key is ours divided by the baseline beside it in the same run
+(:func:`ratios`). What it costs at the defaults (10 s phases): ~2 minutes, of which
+the service's start ~10 s and the warm-ups 35 s.
 """
 
 from __future__ import annotations
@@ -22,25 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.bare import BareServer
-from bench.environment import redis_client
-from bench.push import Server, _raise_fd_limit, create_board
-from bench.stats import percentile_ms, share
+from bench.environment import Server, create_board, raise_fd_limit, redis_client
+from bench.stats import percentile_ms, share, vs
 from leaderboard_client import LeaderboardClient
 
 BOARD = "bench-submit"
 BATCH = 500
 PLAYERS = 200_000  # batch phase: split into one share per server client
-# Load that runs before each measured phase and is not counted. A freshly started service is
-# slower for its first seconds (cold pools, plan caches and table statistics): 32 players
-# against a fresh server acked 661, 735 and 760 submits/s in its first three 5 s windows,
-# then 967, 1,014, 956 and 987.
-WARM_UP_S = 15.0
-# The bare front door has no caches or statistics of its own to warm; its table is new.
+# Each measured phase runs after ``--warm-up-s`` of load that is not counted (15 s by
+# default: bench.cli.DEFAULTS says why). The bare front door has no caches or statistics
+# of its own to warm; its table is new.
 BARE_WARM_UP_S = 5.0
-
-
-async def _setup(server: Server) -> None:
-    await create_board(server.dsn, BOARD, policy="best")
 
 
 async def _clients(base: str, count: int, tok: Callable[[int], str]) -> list[LeaderboardClient]:
@@ -49,9 +45,17 @@ async def _clients(base: str, count: int, tok: Callable[[int], str]) -> list[Lea
     )))  # fmt: skip
 
 
-async def _singles(
-    base: str, token: Callable[[int], str], clients: int, seconds: float, *, warm_up_s: float
+async def singles(
+    base: str,
+    token: Callable[[int], str],
+    clients: int,
+    seconds: float,
+    *,
+    warm_up_s: float,
+    board: str = BOARD,
 ) -> dict[str, Any]:
+    """Closed-loop acked submits: ``clients`` players each submit, wait for the ack and go
+    again, for ``seconds`` after ``warm_up_s`` that is not counted."""
     sdks = await _clients(base, clients, token)
     latencies: list[float] = []
     measured_from = time.perf_counter() + warm_up_s
@@ -62,7 +66,7 @@ async def _singles(
         n = 0
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            await sdks[i].submit(BOARD, rng.randrange(10**9), submission_id=f"p{i}-{n}", retries=0)
+            await sdks[i].submit(board, rng.randrange(10**9), submission_id=f"p{i}-{n}", retries=0)
             if t0 >= measured_from:
                 latencies.append(time.perf_counter() - t0)
             n += 1
@@ -77,11 +81,12 @@ async def _singles(
     }
 
 
-async def _batches(server: Server, clients: int, seconds: float) -> dict[str, Any]:
-    base = f"ws://127.0.0.1:{server.port}/prod"
-    sdks = await _clients(base, clients, lambda i: server.token(None, "server"))
+async def _batches(
+    server: Server, clients: int, seconds: float, *, warm_up_s: float
+) -> dict[str, Any]:
+    sdks = await _clients(server.ws_url, clients, lambda i: server.token(None, "server"))
     scores = 0
-    measured_from = time.perf_counter() + WARM_UP_S
+    measured_from = time.perf_counter() + warm_up_s
     deadline = measured_from + seconds
 
     async def loop(i: int) -> None:
@@ -126,33 +131,51 @@ async def _redis(clients: int, seconds: float) -> dict[str, Any]:
     return {"redis_zadd_per_s": round(count / elapsed)}
 
 
-def main(args: Any) -> int:
-    _raise_fd_limit()
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """The same-run ratios of a ``bench submit`` result: a pure function of its figures."""
+    acked = result["submits_per_s"]
+    return {
+        "acked_vs_bare": vs(acked, result["bare_submits_per_s"]),
+        "acked_vs_redis_zadd": vs(acked, result["redis_zadd_per_s"]),
+        # the names of the first release of this bench, same values
+        "ratio_vs_redis_zadd": vs(acked, result["redis_zadd_per_s"]),
+        "ratio_vs_bare": vs(acked, result["bare_submits_per_s"]),
+    }
+
+
+def measure(args: Any) -> dict[str, Any]:
+    """``bench submit`` with the command's arguments (``seconds``, ``warm_up_s``)."""
+    raise_fd_limit()
     clients = 32
+    warm_up_s = float(args.warm_up_s)
     server = Server(port=17000 + random.randrange(1000), secret="bench-secret-" + "x" * 40,
                     conflation_ms=100)  # fmt: skip
     try:
-        asyncio.run(_setup(server))
-        result = asyncio.run(_singles(
-            f"ws://127.0.0.1:{server.port}/prod", lambda i: server.token(f"p{i}", "player"),
-            clients, args.seconds, warm_up_s=WARM_UP_S,
-        ))  # fmt: skip
+        asyncio.run(create_board(server.dsn, BOARD, policy="best"))
+        result: dict[str, Any] = {"clients": clients, "seconds": args.seconds,
+                                  "warm_up_s": warm_up_s}  # fmt: skip
+        result.update(asyncio.run(singles(
+            server.ws_url, lambda i: server.token(f"p{i}", "player"), clients, args.seconds,
+            warm_up_s=warm_up_s,
+        )))  # fmt: skip
         result.update(asyncio.run(_redis(clients, args.seconds)))
         bare = BareServer(port=server.port + 1000, dsn=server.dsn)
         try:
-            ceiling = asyncio.run(_singles(
+            ceiling = asyncio.run(singles(
                 f"ws://127.0.0.1:{bare.port}/prod", lambda i: f"p{i}", clients, args.seconds,
-                warm_up_s=BARE_WARM_UP_S,
+                warm_up_s=min(BARE_WARM_UP_S, warm_up_s),
             ))  # fmt: skip
         finally:
             bare.stop()
         result.update({f"bare_{key}": value for key, value in ceiling.items()})
-        result.update(asyncio.run(_batches(server, 2, args.seconds)))
+        result.update(asyncio.run(_batches(server, 2, args.seconds, warm_up_s=warm_up_s)))
     finally:
         server.stop()
-    zadd = result.get("redis_zadd_per_s")
-    result["ratio_vs_redis_zadd"] = round(result["submits_per_s"] / zadd, 3) if zadd else None
-    result["ratio_vs_bare"] = round(result["submits_per_s"] / result["bare_submits_per_s"], 3)
+    return {**result, **ratios(result)}
+
+
+def main(args: Any) -> int:
+    result = measure(args)
     if args.json:
         print(json.dumps(result))
     else:

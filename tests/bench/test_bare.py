@@ -1,12 +1,15 @@
 """The bare front door that ``bench submit`` and ``bench push`` measure the service against
 does the least work it claims: one committed upsert per message, acked in the SDK's shape,
-and an ``@connections`` endpoint that answers 200 to the AWS adapter and does nothing."""
+an ``@connections`` endpoint that answers 200 to the AWS adapter and does nothing, and a
+fan-out trigger that sends one frame to every socket it holds."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
@@ -61,3 +64,29 @@ async def test_connections_posts_are_answered_and_do_nothing(
     finally:
         await sender.close()
     assert (report.delivered, report.gone, report.failed) == (50, [], [])
+
+
+async def test_the_fanout_trigger_sends_the_frame_to_every_held_socket(
+    bare: tuple[TestServer, asyncpg.Pool],
+) -> None:
+    server, _pool = bare
+    frame = json.dumps({"type": "update", "seq": 7})
+    sockets = [
+        await connect(f"ws://127.0.0.1:{server.port}/fanout?token={i}", proxy=None)
+        for i in range(3)
+    ]
+    try:
+        async with aiohttp.ClientSession() as http:
+            # the sockets are registered once upgraded; wait until all three are held
+            for _ in range(100):
+                async with http.post(f"http://127.0.0.1:{server.port}/fanout", data=frame) as r:
+                    body = await r.json()
+                if body["sockets"] == 3:
+                    break
+                await asyncio.sleep(0.01)
+        assert (body["sockets"], body["sent"]) == (3, 3) and body["send_s"] > 0
+        for ws in sockets:  # every frame sent is that one frame, unchanged
+            assert await asyncio.wait_for(ws.recv(), 5) == frame
+    finally:
+        for ws in sockets:
+            await ws.close()
