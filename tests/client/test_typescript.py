@@ -78,9 +78,23 @@ def test_the_pages_bundles_match_the_package(installed: Path) -> None:
     _run("run", "check:bundle")
 
 
-def test_the_node_suite_passes_against_the_real_runtime(installed: Path) -> None:
-    """`npm test`: node --test over the package, each live test on `leaderboard up`."""
-    run = _run("test", timeout=420)
+def _passed(run: subprocess.CompletedProcess[str]) -> None:
     summary = [line for line in run.stdout.splitlines() if line.startswith("# ")]
     assert "# fail 0" in summary and "# skipped 0" in summary, "\n".join(summary)
     assert any(line.startswith("# pass ") and int(line.split()[2]) > 0 for line in summary)
+
+
+def test_the_node_suite_passes_against_the_real_runtime(installed: Path) -> None:
+    """`npm test`: node --test over the package, each live test on `leaderboard up`."""
+    _passed(_run("test", timeout=420))
+
+
+def test_the_live_suite_passes_on_the_standard_websocket(installed: Path) -> None:
+    """On Node 20 (which `npm test` runs with ws), the live tests again with Node's own
+    WebSocket (--experimental-websocket), the one browsers and Node 22 have."""
+    node = shutil.which("node") or "node"
+    major = int(subprocess.run([node, "--version"], capture_output=True, text=True,
+                               check=True).stdout.strip().lstrip("v").split(".")[0])  # fmt: skip
+    if major >= 22:
+        return  # `npm test` already ran them on the global WebSocket
+    _passed(_run("run", "test:standard-websocket", timeout=420))
