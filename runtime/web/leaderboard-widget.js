@@ -607,7 +607,6 @@ function openSocket(cls, url, timeoutMs) {
       reject(new ConnectionLost(`could not connect: ${String(error)}`));
       return;
     }
-    let failure = null;
     const timer = setTimeout(() => {
       settle(new ConnectionLost(`could not connect within ${timeoutMs} ms`));
       try {
@@ -623,9 +622,13 @@ function openSocket(cls, url, timeoutMs) {
     };
     socket.onopen = () => settle(socket);
     socket.onerror = (event) => {
-      failure ?? (failure = dialError(event));
+      settle(dialError(event));
+      try {
+        socket.close();
+      } catch {
+      }
     };
-    socket.onclose = (event) => settle(failure ?? dialError(null, event.code));
+    socket.onclose = (event) => settle(dialError(null, event.code));
   });
 }
 

@@ -80,7 +80,9 @@ def test_the_pages_bundles_match_the_package(installed: Path) -> None:
 
 def _passed(run: subprocess.CompletedProcess[str]) -> None:
     summary = [line for line in run.stdout.splitlines() if line.startswith("# ")]
-    assert "# fail 0" in summary and "# skipped 0" in summary, "\n".join(summary)
+    failures = [i for i, line in enumerate(run.stdout.splitlines()) if "not ok" in line]
+    detail = "\n".join(run.stdout.splitlines()[failures[0] : failures[0] + 40]) if failures else ""
+    assert "# fail 0" in summary and "# skipped 0" in summary, "\n".join([*summary, detail])
     assert any(line.startswith("# pass ") and int(line.split()[2]) > 0 for line in summary)
 
 

@@ -84,7 +84,6 @@ export function openSocket(cls: WebSocketConstructor, url: string, timeoutMs: nu
       reject(new ConnectionLost(`could not connect: ${String(error)}`));
       return;
     }
-    let failure: ServerError | ConnectionLost | null = null;
     const timer = setTimeout(() => {
       settle(new ConnectionLost(`could not connect within ${timeoutMs} ms`));
       try {
@@ -100,9 +99,16 @@ export function openSocket(cls: WebSocketConstructor, url: string, timeoutMs: nu
       else resolve(result);
     };
     socket.onopen = () => settle(socket);
+    // A failed dial reports an error (and a close, which some implementations send only
+    // much later): either settles it.
     socket.onerror = (event) => {
-      failure ??= dialError(event);
+      settle(dialError(event));
+      try {
+        socket.close();
+      } catch {
+        /* not open */
+      }
     };
-    socket.onclose = (event) => settle(failure ?? dialError(null, event.code));
+    socket.onclose = (event) => settle(dialError(null, event.code));
   });
 }
