@@ -6,7 +6,11 @@ endpoint and the REST API on the same origin:
 - ``/``: the boards, each linked to its page (``GET /v1/boards``);
 - ``/boards/{board}``: the board's live top-N for a big screen (``?n=`` rows, default 10);
 - ``/boards/{board}/ticker``: a player's live rank ticker (the ``me`` view);
-- ``/web/*``: the static assets under ``runtime/web`` (never a CDN).
+- ``/web/*``: the static assets under ``runtime/web`` (never a CDN); the TypeScript
+  client's bundles (``leaderboard-client.js``, and ``leaderboard-widget.js``, the
+  embeddable widgets a studio loads from its own site) are also served with
+  ``Access-Control-Allow-Origin: *`` so another origin may load them as modules (they
+  hold code, no data; the widgets authenticate with the token they are given).
 
 Authentication: the pages take the token from the URL (``?token=<JWT>``) and send it as
 the REST ``Authorization: Bearer`` header and as the WebSocket ``token`` parameter; there
@@ -38,6 +42,13 @@ CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+BUNDLES: Final = ("leaderboard-client.js", "leaderboard-widget.js")
+"""The client's bundles: modules that other origins may load (the embeddable widgets)."""
+BUNDLE_HEADERS: Final = {
+    "Access-Control-Allow-Origin": "*",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",
@@ -84,12 +95,21 @@ class Pages:
         return serve_index
 
 
+def _bundle(path: Path) -> Handler:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path, headers=BUNDLE_HEADERS)
+
+    return serve
+
+
 def install_pages(app: web.Application, *, ws_path: str, web_dir: Path = WEB_DIR) -> Pages:
     """Add the pages and their assets to ``app`` (before it starts)."""
     pages = Pages(ws_path=ws_path, web_dir=web_dir)
     app.middlewares.append(pages.index_middleware())
     app.router.add_get("/boards/{board}", pages.board)
     app.router.add_get("/boards/{board}/ticker", pages.ticker)
+    for name in BUNDLES:
+        app.router.add_get(f"{ASSETS_PREFIX}/{name}", _bundle(web_dir / name))
     app.router.add_static(ASSETS_PREFIX, web_dir, show_index=False, follow_symlinks=False)
     return pages
 
@@ -99,4 +119,4 @@ def mount_pages(app: web.Application, services: Services) -> None:
     install_pages(app, ws_path=f"/{services.settings.ws_stage}")
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "Pages", "install_pages", "mount_pages"]
+__all__ = ["BUNDLES", "CONTENT_SECURITY_POLICY", "Pages", "install_pages", "mount_pages"]

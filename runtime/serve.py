@@ -25,10 +25,11 @@ DEMO_BOARD = "demo-arena"
 
 
 def _mounts() -> list[Mount]:
+    from runtime.asyncapi import mount_asyncapi
     from runtime.pages import mount_pages
     from runtime.rest_gateway import mount_rest
 
-    return [mount_rest, mount_pages]
+    return [mount_rest, mount_asyncapi, mount_pages]
 
 
 async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:

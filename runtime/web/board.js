@@ -1,20 +1,22 @@
 // The board page: a board's live top-N for a big screen.
 //
 // Joins with a REST snapshot (GET /v1/boards/{board} for the season and order, and
-// GET /v1/boards/{board}/top?limit=N for the rows and their as_of_seq), then a top-N
-// subscription whose snapshot and updates follow the sequence rule (tracker.js). Rows
-// are keyed by player and move with FLIP animations: measure, reorder, invert, play.
+// GET /v1/boards/{board}/top?limit=N for the rows and their as_of_seq), then follows a
+// top-N view through the TypeScript client, which applies the sequence rule from that
+// as_of_seq on. Rows are keyed by player and move with FLIP animations: measure,
+// reorder, invert, play.
 
 import {
-  LiveConnection,
-  RestError,
+  LivePage,
+  describeError,
   formatScore,
+  isFatal,
   pageConfig,
-  restGet,
+  restOf,
   showProblem,
   showSeq,
   showStatus,
-  snapshotOfTopPage,
+  snapshotOf,
 } from "./live.js";
 
 const MAX_ROWS = 100;
@@ -126,23 +128,10 @@ async function main() {
     statusEl.querySelector(".label").textContent = "No token";
     return;
   }
-  const live = new LiveConnection({
-    url: config.wsUrl,
-    token: config.token,
-    views: [
-      {
-        request: { action: "subscribe", board, view: "top", n: rowsWanted },
-        onState: show,
-        onError: (error) => showProblem(`${error.code || "error"}: ${error.message || ""}`),
-      },
-    ],
-    onStatus: (status) => showStatus(statusEl, status, () => lastSeq),
-  });
+  const rest = restOf(config);
+  let join;
   try {
-    const [detail, top] = await Promise.all([
-      restGet(`/v1/boards/${encodeURIComponent(board)}`, config.token),
-      restGet(`/v1/boards/${encodeURIComponent(board)}/top?limit=${rowsWanted}`, config.token),
-    ]);
+    const [detail, top] = await Promise.all([rest.board(board), rest.top(board, { limit: rowsWanted })]);
     document.getElementById("season").textContent = detail.season;
     document.body.dataset.order = detail.order;
     const title = detail.metadata && typeof detail.metadata.title === "string" ? detail.metadata.title : "";
@@ -150,17 +139,29 @@ async function main() {
       document.getElementById("board-title").textContent = title;
       document.title = `${title} · Leaderboard`;
     }
-    live.seed(0, snapshotOfTopPage(top));
+    join = snapshotOf(top);
   } catch (error) {
-    if (error instanceof RestError && (error.status === 401 || error.status === 403 || error.status === 404)) {
-      showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.message}`);
+    if (isFatal(error)) {
+      showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.serverMessage}`);
       showStatus(statusEl, { state: "offline", reconnects: 0 });
       statusEl.querySelector(".label").textContent = error.status === 404 ? "Unknown board" : "Unauthorized";
       return;
     }
     // REST is only the fast first paint; the WebSocket snapshot is the truth.
   }
-  live.start();
+  const live = new LivePage({
+    url: config.wsUrl,
+    token: config.token,
+    onStatus: (status) => showStatus(statusEl, status, () => lastSeq),
+  });
+  live.start([
+    {
+      board,
+      options: { view: "top", n: rowsWanted, join },
+      onState: show,
+      onError: (error) => showProblem(describeError(error)),
+    },
+  ]);
 }
 
 main();

@@ -1,7 +1,8 @@
-// The index page: every board (GET /v1/boards), each linked to its live page, and to the
-// rank ticker when the token is a player's. The token comes from the URL (?token=).
+// The index page: every board (GET /v1/boards, through the TypeScript client's
+// RestClient), each linked to its live page, and to the rank ticker when the token is a
+// player's. The token comes from the URL (?token=).
 
-import { RestError, claimsOf, formatScore, pageConfig, restGet, showProblem } from "./live.js";
+import { ServerError, claimsOf, formatScore, pageConfig, restOf, showProblem } from "./live.js";
 
 const config = pageConfig();
 
@@ -22,10 +23,11 @@ async function main() {
   const query = `?token=${encodeURIComponent(config.token)}`;
   let listing;
   try {
-    listing = await restGet("/v1/boards", config.token);
+    listing = await restOf(config).listBoards();
   } catch (error) {
-    const refused = error instanceof RestError && (error.status === 401 || error.status === 403);
-    showProblem(refused ? `The token was refused: ${error.message}` : `Could not list the boards: ${error.message}`);
+    const refused = error instanceof ServerError && (error.status === 401 || error.status === 403);
+    const said = error instanceof ServerError ? error.serverMessage : error.message;
+    showProblem(refused ? `The token was refused: ${said}` : `Could not list the boards: ${said}`);
     if (refused) document.getElementById("need-token").hidden = false;
     return;
   }

@@ -1,14 +1,14 @@
-// The pages' connection to the service: the token, REST reads, and live views over one
-// WebSocket with the sequence rule (tracker.js), resync on gaps, and reconnects with
-// jittered exponential backoff. No I/O happens outside this module.
+// What the pages share: the token and URLs they were opened with, the connection status
+// they show, and live views through the TypeScript client (leaderboard-client.js, the
+// package in client/typescript bundled by esbuild): the sequence rule, resync on gaps,
+// reconnects with jittered backoff and the keepalive all live there, not here.
 
-import { APPLIED, GAP, ViewTracker } from "./tracker.js";
+import { LeaderboardClient, RestClient, ServerError, snapshotOf } from "./leaderboard-client.js";
+
+export { ServerError, snapshotOf };
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
-// API Gateway closes a connection after 10 minutes without client data; resubscribing
-// (which also re-checks the state) every 4 minutes keeps a quiet screen connected.
-const KEEPALIVE_MS = 240_000;
 
 /** What the page was opened with: the token, the WebSocket URL, the query parameters. */
 export function pageConfig() {
@@ -33,164 +33,60 @@ export function claimsOf(token) {
   }
 }
 
-export class RestError extends Error {
-  constructor(status, problem) {
-    super((problem && (problem.detail || problem.message)) || `HTTP ${status}`);
-    this.status = status;
-    this.code = (problem && problem.code) || "";
-  }
+/** The REST API of this origin with the page's token (errors are the client's classes). */
+export function restOf(config) {
+  return new RestClient(location.origin, config.token);
 }
 
-/** GET a REST resource with the token as the bearer; the parsed body, or RestError. */
-export async function restGet(path, token) {
-  const response = await fetch(path, {
-    headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
-    cache: "no-store",
-  });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) throw new RestError(response.status, body);
-  return body;
-}
-
-/** A REST top page as a snapshot frame, to seed a top view before the socket answers. */
-export function snapshotOfTopPage(page) {
-  return {
-    type: "snapshot",
-    board: page.board,
-    season: page.season,
-    seq: page.as_of_seq,
-    total: page.total,
-    entries: page.entries.map((e) => ({ player: e.player_id, score: e.score, rank: e.rank })),
-  };
+/** Whether a REST error means the page cannot work: a refused token or an unknown board. */
+export function isFatal(error) {
+  return error instanceof ServerError && [401, 403, 404].includes(error.status);
 }
 
 /**
- * Live views over one WebSocket.
+ * Live views over one WebSocket, for a page.
  *
- * views: [{ request: {action: "subscribe", ...}, onState(state), onError(error), optional }]
- * onStatus({ state: "connecting" | "live" | "reconnecting", attempt, retryInMs, reconnects })
+ * views: [{ board, options: {view, n, player, k, join}, onState(state), onError(error), optional }]
+ * onStatus({ state: "connecting" | "live" | "reconnecting" | "offline", retryInMs, reconnects })
+ *
+ * "live" once every view has its snapshot on the current connection (an optional view
+ * the service refused, e.g. `around` before the player's first score, counts as joined).
  */
-export class LiveConnection {
-  constructor({ url, token, views, onStatus }) {
-    this.url = `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
-    this.views = views.map((v) => ({ ...v, tracker: new ViewTracker(), viewId: null, resyncing: false, joined: false }));
+export class LivePage {
+  constructor({ url, token, onStatus }) {
+    this.client = new LeaderboardClient(url, token, { minBackoffMs: MIN_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS });
     this.onStatus = onStatus || (() => {});
-    this.ws = null;
-    this.attempt = 0;
-    this.reconnects = 0;
-    this.nextId = 1;
-    this.timer = null;
-    this.keepalive = null;
-    this.stopped = false;
+    this.subscriptions = [];
+    this.client.onStatus(() => this.report());
   }
 
-  /** Seed a view with a state known before the socket answers (a REST snapshot). */
-  seed(index, frame) {
-    const view = this.views[index];
-    if (view.tracker.apply(frame) === APPLIED) view.onState(view.tracker.state);
+  /** Connect (redialing until the service answers) and follow every view. */
+  start(views) {
+    window.addEventListener("online", () => this.client.reconnectNow());
+    this.client.start();
+    this.subscriptions = views.map((v) => {
+      const sub = this.client.follow(v.board, v.options);
+      sub.onState((state) => {
+        v.onState(state);
+        this.report();
+      });
+      sub.onError((error) => {
+        if (v.onError) v.onError(error);
+        this.report();
+      });
+      if (sub.state) v.onState(sub.state);
+      return sub;
+    });
+    this.report();
+    return this.subscriptions;
   }
 
-  start() {
-    window.addEventListener("online", () => this.reconnectNow());
-    this.connect();
-  }
-
-  stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.keepalive);
-    if (this.ws) this.ws.close(1000, "page closed");
-  }
-
-  reconnectNow() {
-    if (this.stopped || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
-    clearTimeout(this.timer);
-    this.connect();
-  }
-
-  connect() {
-    this.status(this.reconnects || this.attempt ? "reconnecting" : "connecting");
-    const ws = new WebSocket(this.url);
-    this.ws = ws;
-    ws.onopen = () => {
-      for (const view of this.views) this.subscribe(view);
-      clearInterval(this.keepalive);
-      this.keepalive = setInterval(() => this.views.forEach((v) => this.subscribe(v)), KEEPALIVE_MS);
-    };
-    ws.onmessage = (event) => this.dispatch(event.data);
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      clearInterval(this.keepalive);
-      for (const view of this.views) {
-        view.tracker.lostConnection();
-        view.resyncing = false;
-        view.joined = false;
-      }
-      if (!this.stopped) this.schedule();
-    };
-  }
-
-  schedule() {
-    const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.attempt);
-    const delay = Math.round(base * (0.5 + Math.random() / 2));
-    this.attempt += 1;
-    this.status("reconnecting", delay);
-    this.timer = setTimeout(() => {
-      this.reconnects += 1;
-      this.connect();
-    }, delay);
-  }
-
-  status(state, retryInMs = 0) {
-    this.onStatus({ state, attempt: this.attempt, retryInMs, reconnects: this.reconnects });
-  }
-
-  subscribe(view) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    view.requestId = `p${this.nextId++}`;
-    this.ws.send(JSON.stringify({ ...view.request, request_id: view.requestId }));
-  }
-
-  resync(view) {
-    if (view.resyncing) return;
-    view.resyncing = true;
-    this.subscribe(view);
-  }
-
-  dispatch(raw) {
-    let frame;
-    try {
-      frame = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    const view = this.views.find(
-      (v) => (frame.request_id && v.requestId === frame.request_id) || (frame.view_id && v.viewId === frame.view_id),
-    );
-    if (!view) return;
-    if (frame.type === "error") {
-      view.resyncing = false;
-      if (view.optional) view.joined = true; // an optional view may fail (e.g. no entry yet)
-      if (view.onError) view.onError(frame.error || {});
-      if (view.optional && this.views.every((v) => v.joined)) this.status("live");
-      return;
-    }
-    if (frame.type !== "snapshot" && frame.type !== "update") return;
-    if (frame.type === "snapshot") {
-      view.viewId = frame.view_id;
-      view.resyncing = false;
-      view.joined = true;
-      this.attempt = 0;
-    }
-    const outcome = view.tracker.apply(frame);
-    if (outcome === APPLIED) view.onState(view.tracker.state);
-    else if (outcome === GAP) this.resync(view);
-    if (frame.type === "snapshot" && this.views.every((v) => v.joined)) this.status("live");
+  report() {
+    const status = this.client.status;
+    let state = status.state;
+    if (state === "connected") state = this.subscriptions.every((s) => s.joined) ? "live" : "connecting";
+    else if (state === "failed" || state === "closed") state = "offline";
+    this.onStatus({ state, retryInMs: status.retryInMs, reconnects: this.client.reconnects });
   }
 }
 
@@ -223,6 +119,11 @@ export function showProblem(message) {
   if (!el) return;
   el.hidden = !message;
   el.textContent = message || "";
+}
+
+/** A service error as the page says it. */
+export function describeError(error) {
+  return `${error.code || "error"}: ${error.serverMessage || error.message || ""}`;
 }
 
 export function formatScore(score) {

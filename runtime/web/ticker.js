@@ -7,12 +7,13 @@
 // them); otherwise it counts players.
 
 import {
-  LiveConnection,
-  RestError,
+  LivePage,
   claimsOf,
+  describeError,
   formatScore,
+  isFatal,
   pageConfig,
-  restGet,
+  restOf,
   showProblem,
   showSeq,
   showStatus,
@@ -33,7 +34,7 @@ let current = null; // neighbours now: {rank, above, below}
 const neighboursByRank = new Map();
 let moment = null;
 let momentTimer = null;
-let aroundLive = null;
+let aroundSub = null; // the around view: refused until the player has a score
 
 document.title = `${board} · Rank ticker`;
 document.getElementById("board-title").textContent = board;
@@ -106,7 +107,7 @@ function showMine(state) {
     document.getElementById("of").textContent = "no score yet";
   }
   if (started && !state.resynced) detectMoment(mine, me);
-  if (me && current === null && aroundLive) aroundLive.resync(aroundLive.views[1]);
+  if (me && current === null && aroundSub) aroundSub.resync();
   started = true;
   mine = me ? { rank: me.rank, score: me.score } : null;
 }
@@ -165,31 +166,24 @@ async function main() {
     showProblem(`The ticker follows the player of a player token; this token's role is ${claims.role}.`);
   }
   try {
-    const detail = await restGet(`/v1/boards/${encodeURIComponent(board)}`, config.token);
+    const detail = await restOf(config).board(board);
     document.getElementById("season").textContent = detail.season;
   } catch (error) {
-    if (error instanceof RestError && [401, 403, 404].includes(error.status)) {
-      showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.message}`);
+    if (isFatal(error)) {
+      showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.serverMessage}`);
       return;
     }
   }
-  const onError = (error) => showProblem(`${error.code || "error"}: ${error.message || ""}`);
-  const live = new LiveConnection({
+  const live = new LivePage({
     url: config.wsUrl,
     token: config.token,
-    views: [
-      { request: { action: "subscribe", board, view: "me" }, onState: showMine, onError },
-      {
-        request: { action: "subscribe", board, view: "around", k: 1 },
-        onState: showNeighbours,
-        onError: () => {},
-        optional: true, // refused until the player has a score; retried when they do
-      },
-    ],
     onStatus: (status) => showStatus(statusEl, status, () => lastSeq),
   });
-  aroundLive = live;
-  live.start();
+  const onError = (error) => showProblem(describeError(error));
+  [, aroundSub] = live.start([
+    { board, options: { view: "me" }, onState: showMine, onError },
+    { board, options: { view: "around", k: 1 }, onState: showNeighbours, onError: () => {}, optional: true },
+  ]);
 }
 
 main();

@@ -29,7 +29,7 @@ async def test_every_page_is_html_with_the_security_headers(web_runtime: LocalRu
 async def test_assets_are_served_and_nothing_outside_them(web_runtime: LocalRuntime) -> None:
     """The modules and the stylesheet come from /web; unknown and escaping paths are 404/403."""
     async with aiohttp.ClientSession() as http:
-        for name, kind in (("board.js", "javascript"), ("tracker.js", "javascript"),
+        for name, kind in (("board.js", "javascript"), ("leaderboard-client.js", "javascript"),
                            ("style.css", "text/css")):  # fmt: skip
             async with http.get(f"{web_runtime.http_url}/web/{name}") as r:
                 assert r.status == 200 and kind in r.content_type, name

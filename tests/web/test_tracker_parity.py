@@ -1,4 +1,5 @@
-"""The page's sequence rule (runtime/web/tracker.js) is the SDK's (client/python/leaderboard_client/tracking.py)."""
+"""The pages' sequence rule (the TypeScript client's ViewTracker, as bundled in
+runtime/web/leaderboard-client.js) is the Python SDK's (leaderboard_client.tracking)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def python_outcomes() -> list[list[Any]]:
 
 
 JS = """async (script) => {
-  const { ViewTracker } = await import('/web/tracker.js');
+  const { ViewTracker } = await import('/web/leaderboard-client.js');
   const tracker = new ViewTracker(), seen = [];
   for (const step of script) {
     if (step === 'lost') { tracker.lostConnection(); continue; }
@@ -64,7 +65,8 @@ JS = """async (script) => {
 async def test_the_javascript_tracker_applies_frames_as_the_python_one_does(
     web_runtime: LocalRuntime, screen: Screen
 ) -> None:
-    """Snapshot, update, stale, gap and reconnect steps give the same outcomes and states."""
+    """Snapshot, update, stale, gap and reconnect steps give the same outcomes and states in
+    the bundle the pages load as in the Python SDK."""
     await screen.page.goto(f"{web_runtime.http_url}/")
     expected = python_outcomes()
     assert [o[0] for o in expected] == ["gap", "applied", "applied", "stale", "stale", "gap",
