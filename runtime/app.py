@@ -50,7 +50,9 @@ from aiohttp import web
 
 from authorizer.handler import authorize
 from broadcast.worker import Broadcaster
+from core.errors import Unavailable
 from core.settings import Settings
+from core.throttle import FailureLog
 from db.compaction import compact_all, vacuum_deltas
 from db.feed import boards_with_pending, prune, sequence
 from db.migrate import migrate
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from runtime.postgres import EmbeddedCluster
 
 log = logging.getLogger("leaderboard.runtime")
+failures = FailureLog(log)
 
 BROADCAST_CONCURRENCY: Final = 3
 """Boards whose broadcaster rounds may run at once (each holds up to two connections)."""
@@ -105,8 +108,9 @@ async def _every(job: PeriodicJob) -> None:
     while True:
         try:
             await job.run()
-        except Exception:
-            log.exception("periodic job %s failed", job.name)
+        except Exception as exc:
+            # once per cause per interval: a database outage fails every run
+            failures.failed(f"periodic job {job.name}", exc, expected=isinstance(exc, Unavailable))
         await asyncio.sleep(job.interval_s)
 
 
