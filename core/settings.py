@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     max_connection_s: float = 7200.0
     connection_ttl_s: int = 7200
     max_inflight: int = Field(
-        default=64,
+        default=32,
         ge=1,
         description="Local runtime: messages admitted and not yet answered, per process; a "
         "message beyond it is refused at once with `overloaded` (503, retry_after_ms).",

@@ -59,8 +59,9 @@ class ClusterSupervisor:
     cluster: EmbeddedCluster
     interval_s: float = 0.5
     min_backoff_s: float = 0.5
-    max_backoff_s: float = 8.0
-    max_attempts: int = 6
+    max_backoff_s: float = 4.0
+    max_attempts: int = 15
+    """With the backoff, about 50 s of failed starts before giving up."""
     alive: Callable[[PostgresServer], bool] = postmaster_alive
     servers: dict[str, ServerHealth] = field(default_factory=dict)
     failed: asyncio.Event = field(default_factory=asyncio.Event)
