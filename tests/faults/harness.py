@@ -81,6 +81,7 @@ class Service:
     def start(self, timeout_s: float = 120) -> float:
         """Start the service and wait for its ready line; the seconds that took."""
         started = time.monotonic()
+        first = len(self.output)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "--data-dir", str(self.data_dir), "up",
              "--port", str(self.port)],
@@ -98,10 +99,15 @@ class Service:
         else:
             raise RuntimeError("the service exited:\n" + "".join(self.output[-40:]))
 
+        log = (self.data_dir.parent / "service.log").open("a")  # for a post-mortem
+        log.writelines(self.output[first:])
+
         def drain() -> None:
-            with contextlib.suppress(ValueError, OSError):
+            with contextlib.suppress(ValueError, OSError), log:
                 for line in stream:
                     self.output.append(line)
+                    log.write(line)
+                    log.flush()
 
         threading.Thread(target=drain, daemon=True).start()
         return time.monotonic() - started
