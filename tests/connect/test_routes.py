@@ -248,3 +248,19 @@ async def test_a_connect_while_the_database_is_down_is_refused_with_503(
             "statusCode": 503
         }
     await connect(services, "c9=", player("alice"))
+
+
+async def test_a_function_started_while_the_database_is_down_answers_typed_errors(
+    database_dsn: str, settings: Settings
+) -> None:
+    """A cold start during an outage still builds its services; a submit then gets a typed
+    503 error frame (not API Gateway's untyped crash frame), and is acked once it is back."""
+    async with database_outage(database_dsn):
+        svc = await open_services(settings, dsn=database_dsn, sender=RecordingSender())
+        try:
+            body = {"action": "submit", "board": "arena", "score": 5, "request_id": "r1"}
+            await dispatch(event("submit", "c1=", player("alice"), body), svc)
+            frame = sent(svc).last("c1=")
+            assert frame["request_id"] == "r1" and frame["error"]["status"] == 503
+        finally:
+            await svc.close()
