@@ -95,12 +95,23 @@ async def _close(sockets: list[ClientConnection], readers: list[asyncio.Task[Non
             await ws.close()
 
 
+RETRYABLE: Final = frozenset({"overloaded", "rate_limited"})
+"""Refusals a client is told to retry after ``retry_after_ms`` (a burst of set-up
+messages from thousands of sockets at once meets the front door's admission bound)."""
+
+
 async def _ask(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:
-    await ws.send(json.dumps(message))
+    """Send ``message`` and return its reply, retrying the refusals a client should."""
     while True:
-        frame: dict[str, Any] = json.loads(await ws.recv())
-        if frame.get("type") in ("snapshot", "ack", "error"):
+        await ws.send(json.dumps(message))
+        while True:
+            frame: dict[str, Any] = json.loads(await ws.recv())
+            if frame.get("type") in ("snapshot", "ack", "error"):
+                break
+        error = frame.get("error") or {}
+        if frame.get("type") != "error" or error.get("code") not in RETRYABLE:
             return frame
+        await asyncio.sleep(float(error.get("retry_after_ms") or 100) / 1000)
 
 
 async def _capacity(server: Server, *, seconds: float, warm_up_s: float) -> float:

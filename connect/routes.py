@@ -1,8 +1,13 @@
 """Route logic for the WebSocket API, shared verbatim by the Lambdas and the local runtime.
 
 Each route takes the typed event and the injected :class:`~db.services.Services`, does
-one thing through the store, and replies through the :class:`~core.ports.Sender` port. Client
-errors become an ``error`` frame and the connection stays open, as on API Gateway.
+one thing through the store, and replies through the :class:`~core.ports.Sender` port. Every
+error, the client's or ours, becomes a typed ``error`` frame carrying the message's
+``request_id`` and the connection stays open: a database that is down, failing over or
+slow is ``unavailable`` (503, with ``retry_after_ms``), never API Gateway's untyped
+"Internal server error". Failures of ours are logged once per cause per interval
+(:class:`~core.throttle.FailureLog`), not once per message. A ``$connect`` that cannot
+reach the database answers 503, so the upgrade is refused with a status a client retries.
 A submit is acked only after its transaction committed.
 """
 
@@ -15,7 +20,7 @@ from typing import Any
 from connect.events import WebSocketEvent
 from core.auth import Principal, check_submit_for
 from core.conflation import ViewState
-from core.errors import BadRequest, ClientError, ConnectionGone
+from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError
 from core.ids import PlayerId, SubmissionId
 from core.protocol import (
     ACTIONS,
@@ -34,11 +39,14 @@ from core.protocol import (
     view_id_for,
 )
 from core.ranking import ScoreInput
+from core.throttle import FailureLog
 from core.views import view_digest
 from db.connections import Subscription
+from db.errors import as_service_error
 from db.services import Services
 
 log = logging.getLogger("leaderboard.connect")
+failures = FailureLog(log)
 
 OK: dict[str, Any] = {"statusCode": 200}
 
@@ -53,14 +61,28 @@ class Snapshot:
 
 
 async def on_connect(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
-    """Store the connection with its principal and expiry. Never posts to it (410 on AWS)."""
-    await svc.connections.add(event.connection_id, event.principal())
+    """Store the connection with its principal and expiry. Never posts to it (410 on AWS).
+    A failure of ours refuses the upgrade with its status (503 while the database is down)."""
+    try:
+        await svc.connections.add(event.connection_id, event.principal())
+    except ClientError:
+        raise
+    except Exception as exc:
+        error = as_service_error(exc)
+        failures.failed("$connect", exc, expected=not _unexpected(error))
+        return {"statusCode": error.status}
     return OK
 
 
 async def on_disconnect(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
-    """Delete the connection and, by cascade, its subscriptions."""
-    await svc.connections.remove(event.connection_id)
+    """Delete the connection and, by cascade, its subscriptions. With the database down
+    the row stays until its expiry (or, locally, the runtime's next start) removes it."""
+    try:
+        await svc.connections.remove(event.connection_id)
+    except Exception as exc:
+        error = as_service_error(exc)
+        failures.failed("$disconnect", exc, expected=not _unexpected(error))
+        return {"statusCode": error.status}
     return OK
 
 
@@ -72,12 +94,21 @@ async def _reply(svc: Services, event: WebSocketEvent, frame: str) -> None:
         await svc.connections.remove(event.connection_id)
 
 
+def _unexpected(error: LeaderboardError) -> bool:
+    return error.code == "internal"
+
+
 async def _guarded(event: WebSocketEvent, svc: Services, work: Any) -> dict[str, Any]:
-    """Run a message route; client errors become an error frame on the same connection."""
+    """Run a message route; every error becomes a typed error frame on the same connection,
+    with the message's request id."""
     try:
         frame = await work
     except ClientError as exc:
         frame = ErrorFrame.of(exc, request_id_of(event.body)).dump()
+    except Exception as exc:
+        error = as_service_error(exc)
+        failures.failed(f"route {event.route_key}", exc, expected=not _unexpected(error))
+        frame = ErrorFrame.of(error, request_id_of(event.body)).dump()
     await _reply(svc, event, frame)
     return OK
 

@@ -7,14 +7,19 @@
     │   ├── Unauthorized             no or invalid credentials             401
     │   ├── Forbidden                valid credentials, action not allowed 403
     │   ├── NotFound                 unknown board, player or connection   404
-    │   └── Conflict                 state clash (duplicate id, ...)       409
+    │   ├── Conflict                 state clash (duplicate id, ...)       409
+    │   └── RateLimited              this connection sends too fast        429
     └── ServerError                  ours to fix (5xx)
-        ├── Unavailable              a dependency is down or overloaded    503
+        ├── Unavailable              a dependency is down                  503
+        │   └── Overloaded           the process is at its work bound      503
         └── ConnectionGone           a WebSocket connection is gone        410
 
 Every error carries an HTTP ``status``, a stable machine ``code`` (also the last
 segment of the problem ``type`` URI) and a human ``message`` that quotes what was
-expected and what arrived. Adapters map errors to responses in one place each.
+expected and what arrived. A ``retryable`` error (the service's, or a rate limit's) may
+carry ``retry_after_ms``: how long the caller should wait before sending the same request
+again (a WebSocket error frame's ``error.retry_after_ms``, a REST ``Retry-After``).
+Adapters map errors to responses in one place each.
 :data:`CODES` is the catalogue of every code, its class and its meaning.
 """
 
@@ -31,12 +36,25 @@ class LeaderboardError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
+    retryable: ClassVar[bool] = False
+    """Whether the same request may succeed later, unchanged."""
+    default_retry_after_ms: ClassVar[int | None] = None
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after_ms: int | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code  # type: ignore[misc]
+        self.retry_after_ms = (
+            retry_after_ms if retry_after_ms is not None else self.default_retry_after_ms
+        )
         self.details = details
 
     @property
@@ -47,6 +65,8 @@ class LeaderboardError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """The error as a JSON-ready mapping (WebSocket frames and problem+json bodies)."""
         body: dict[str, Any] = {"code": self.code, "status": self.status, "message": self.message}
+        if self.retry_after_ms is not None:
+            body["retry_after_ms"] = self.retry_after_ms
         if self.details:
             body["details"] = self.details
         return body
@@ -92,11 +112,22 @@ class Conflict(ClientError):
     code = "conflict"
 
 
+class RateLimited(ClientError):
+    """The caller sends faster than its limit; the same request succeeds after a pause."""
+
+    status = 429
+    code = "rate_limited"
+    retryable = True
+    default_retry_after_ms: ClassVar[int | None] = 1000
+
+
 class ServerError(LeaderboardError):
     """Something on our side failed; the request may succeed later."""
 
     status = 500
     code = "internal"
+    retryable = True
+    default_retry_after_ms: ClassVar[int | None] = 1000
 
 
 class Unavailable(ServerError):
@@ -104,9 +135,18 @@ class Unavailable(ServerError):
     code = "unavailable"
 
 
+class Overloaded(Unavailable):
+    """Refused before any work: the process has as much in flight as it may hold."""
+
+    code = "overloaded"
+    default_retry_after_ms = 250
+
+
 class ConnectionGone(ServerError):
     status = 410
     code = "gone"
+    retryable = False
+    default_retry_after_ms = None
 
 
 class MethodNotAllowed(ClientError):
@@ -134,8 +174,8 @@ class ErrorCode:
 
     @property
     def retryable(self) -> bool:
-        """Whether the same request may succeed later (the service's fault, not the caller's)."""
-        return issubclass(self.kind, ServerError) and self.kind is not ConnectionGone
+        """Whether the same request may succeed later (the service's fault, or a rate limit)."""
+        return self.kind.retryable
 
 
 def _catalogue(*codes: ErrorCode) -> dict[str, ErrorCode]:
@@ -214,6 +254,8 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("board_exists", Conflict, "A board with this id exists."),
     ErrorCode("season_exists", Conflict, "The board already has a season of this id."),
     ErrorCode("submission_conflict", Conflict, "The submission id was used before with another payload."),
+    # --- too fast (429)
+    ErrorCode("rate_limited", RateLimited, "This connection sends messages faster than its limit; retry after `retry_after_ms`."),
     # --- ours to fix, retry later (5xx)
     ErrorCode("internal", ServerError, "The service failed; retry later."),
     ErrorCode("authorizer_failure", ServerError, "The authorizer failed; retry later."),
@@ -221,6 +263,8 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("unavailable", Unavailable, "A dependency is down or overloaded; retry later."),
     ErrorCode("database_unreachable", Unavailable, "The database cannot be reached; retry later."),
     ErrorCode("database_error", Unavailable, "The database failed the request; retry later."),
+    ErrorCode("database_timeout", Unavailable, "The database did not answer in time; retry later."),
+    ErrorCode("overloaded", Overloaded, "The service holds as much work as it may and refused this before doing any; retry after `retry_after_ms`."),
     ErrorCode("jwks_unavailable", Unavailable, "The identity provider's keys cannot be fetched; retry later."),
     ErrorCode("secret_unavailable", Unavailable, "A secret cannot be read; retry later."),
     ErrorCode("gone", ConnectionGone, "The WebSocket connection no longer exists."),

@@ -73,6 +73,28 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 600.0
     max_connection_s: float = 7200.0
     connection_ttl_s: int = 7200
+    max_inflight: int = Field(
+        default=32,
+        ge=1,
+        description="Local runtime: messages admitted and not yet answered, per process; a "
+        "message beyond it is refused at once with `overloaded` (503, retry_after_ms).",
+    )
+    message_rate: float = Field(
+        default=100.0,
+        gt=0,
+        description="Messages per second one WebSocket connection may send (local runtime); "
+        "beyond it a message is refused with `rate_limited` (429, retry_after_ms).",
+    )
+    message_burst: int = Field(
+        default=200, ge=1, description="Messages a connection may send at once above its rate."
+    )
+    handshake_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Local runtime: connections whose authorizer and $connect/$disconnect "
+        "bookkeeping run at once; the rest wait, so connection churn never takes the "
+        "database connections that submits need.",
+    )
 
     # --- broadcaster ----------------------------------------------------------
     conflation_ms: int = Field(

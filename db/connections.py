@@ -34,6 +34,9 @@ EXPIRE_CONNECTIONS: Final = """
 WITH gone AS (DELETE FROM lb_connection WHERE expires_at <= now() RETURNING 1)
 SELECT count(*) FROM gone"""
 COUNT_CONNECTIONS: Final = "SELECT count(*) FROM lb_connection"
+DELETE_PREFIXED: Final = """
+WITH gone AS (DELETE FROM lb_connection WHERE left(connection_id, length($1)) = $1 RETURNING 1)
+SELECT count(*) FROM gone"""
 
 UPSERT_SUBSCRIPTION: Final = """
 INSERT INTO lb_subscription (connection_id, view_id, board_id, season, kind, player_id, size,
@@ -149,6 +152,14 @@ class ConnectionStore:
         async with translated():
             expired = await self.pool.fetchval(EXPIRE_CONNECTIONS)
         return int(expired)
+
+    async def remove_prefixed(self, prefix: str) -> int:
+        """Delete every connection whose id starts with ``prefix`` (those a runtime process
+        minted: see ``runtime.app``), with their subscriptions; how many."""
+        if not prefix:
+            raise ValueError("expected a connection id prefix, got ''")
+        async with translated():
+            return int(await self.pool.fetchval(DELETE_PREFIXED, prefix))
 
     async def count(self) -> int:
         async with translated():

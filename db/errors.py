@@ -2,6 +2,14 @@
 
 Errors are matched by SQLSTATE class, never by message text. The ``LB`` class is
 raised on purpose by our own SQL functions (see db/functions/).
+
+Everything else that can come out of a pool or a connection is a dependency failing,
+and becomes :class:`~core.errors.Unavailable` (503, retryable): a server error of any
+other SQLSTATE (``database_error``), a refused, reset or lost connection, asyncpg's
+interface and internal client errors (a connection closed under a query, a protocol
+state broken by a terminated backend: ``database_unreachable``), and a pool acquire or
+connect that timed out (``database_timeout``). :func:`as_service_error` is that map for
+any exception, for the adapters' last line of defence.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import Final
 
 import asyncpg
 
-from core.errors import BadRequest, Conflict, LeaderboardError, NotFound, Unavailable
+from core.errors import BadRequest, Conflict, LeaderboardError, NotFound, ServerError, Unavailable
 
 _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
     "LB404": NotFound,
@@ -44,12 +52,46 @@ def translate(exc: asyncpg.PostgresError) -> LeaderboardError:
     return Unavailable(f"database error {state}: {type(exc).__name__}", code="database_error")
 
 
+UNREACHABLE: Final = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+"""Exception classes that mean the database (or the way to it) failed, not the request."""
+
+
+def unreachable(exc: BaseException) -> Unavailable:
+    """The service error of a connection-level failure (refused, reset, lost, broken)."""
+    what = str(exc) or type(exc).__name__
+    return Unavailable(
+        f"database unreachable: {type(exc).__name__}: {what}", code="database_unreachable"
+    )
+
+
+def timed_out(exc: BaseException | None = None) -> Unavailable:
+    """The service error of a database call that did not complete in time."""
+    return Unavailable("the database did not answer in time", code="database_timeout")
+
+
+def as_service_error(exc: BaseException) -> LeaderboardError:
+    """Any exception as a service error: ours pass through, database and OS failures become
+    :class:`Unavailable`, anything else an ``internal`` :class:`ServerError`."""
+    if isinstance(exc, LeaderboardError):
+        return exc
+    if isinstance(exc, asyncpg.PostgresError):
+        return translate(exc)
+    if isinstance(exc, TimeoutError):
+        return timed_out(exc)
+    if isinstance(exc, UNREACHABLE):
+        return unreachable(exc)
+    return ServerError(f"an internal error occurred ({type(exc).__name__})", code="internal")
+
+
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
-    """Re-raise database errors as service errors; connection failures become Unavailable."""
+    """Re-raise database errors as service errors; connection failures, broken connections
+    and timeouts become Unavailable."""
     try:
         yield
     except asyncpg.PostgresError as exc:
         raise translate(exc) from exc
-    except (OSError, asyncpg.InterfaceError) as exc:
-        raise Unavailable(f"database unreachable: {exc}", code="database_unreachable") from exc
+    except TimeoutError as exc:
+        raise timed_out(exc) from exc
+    except UNREACHABLE as exc:
+        raise unreachable(exc) from exc

@@ -37,7 +37,7 @@ from core.ranking import (
 )
 from core.settings import Settings
 from core.views import Ticker, rewind, rewind_key
-from db.errors import translated
+from db.errors import UNREACHABLE, translated
 from db.feed import event_from_row
 
 INSERT_BOARD: Final = """
@@ -360,7 +360,16 @@ class Store:
 
     @classmethod
     async def open(cls, settings: Settings, *, dsn: str, reader_dsn: str | None = None) -> Store:
-        pool = await create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        try:
+            pool = await create_pool(
+                dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            )
+        except (*UNREACHABLE, asyncpg.PostgresError):
+            # The database is down as the process starts (a cold Lambda during an outage):
+            # open the pool without connections, so every call fails with a typed,
+            # retryable error until the database is back, instead of the start failing
+            # (which API Gateway would answer with its untyped "Internal server error").
+            pool = await create_pool(dsn, min_size=0, max_size=settings.db_pool_max)
         reader = None
         if reader_dsn and reader_dsn != dsn:
             # connects on first use: a replica that is down when a Lambda starts costs its

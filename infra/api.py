@@ -3,8 +3,11 @@
 WebSocket: route selection on ``$request.body.action``; a REQUEST authorizer on
 ``$connect`` whose identity source is the ``token`` query-string parameter
 (browsers cannot set headers on a WebSocket handshake); one Lambda per route; a
-stage with JSON access logs and throttling. The API exists before the
-functions (they need its id), so routes are added by ``add_routes``.
+stage with JSON access logs and throttling: a default for every route, and tighter
+limits of their own for ``$connect`` (connection churn) and ``submit`` (writes), so
+abuse and overload are refused by API Gateway before a function or the database does
+any work. The API exists before the functions (they need its id), so routes are added
+by ``add_routes``, which also sets the per-route limits (a route setting needs its route).
 
 REST: edge-optimized, a Lambda proxy over every path, the same authorizer reading
 the ``Authorization`` header, request validation, JSON access logs, throttling,
@@ -91,7 +94,11 @@ class WebSocketFrontDoor(Construct):
         self.cfn_stage = cfn_stage
 
     def add_routes(
-        self, *, functions: Mapping[Fn, lambda_.IFunction], authorizer: lambda_.IFunction
+        self,
+        *,
+        functions: Mapping[Fn, lambda_.IFunction],
+        authorizer: lambda_.IFunction,
+        config: StageConfig,
     ) -> None:
         """Wire ``$connect`` (authorized), ``$disconnect``, ``$default`` and the custom routes."""
         self.authorizer = authorizers.WebSocketLambdaAuthorizer(
@@ -111,6 +118,22 @@ class WebSocketFrontDoor(Construct):
         self.api.add_route("$default", integration=integration(Fn.WS_DEFAULT))
         for route_key, fn in WS_ROUTES.items():
             self.api.add_route(route_key, integration=integration(fn))
+        throttled = {
+            "$connect": (config.ws_connect_throttle_rate, config.ws_connect_throttle_burst),
+            "submit": (config.ws_submit_throttle_rate, config.ws_submit_throttle_burst),
+        }
+        self.cfn_stage.route_settings = {
+            route_key: {
+                "ThrottlingRateLimit": rate,
+                "ThrottlingBurstLimit": burst,
+                "LoggingLevel": "ERROR",
+                "DataTraceEnabled": False,
+                "DetailedMetricsEnabled": True,
+            }
+            for route_key, (rate, burst) in throttled.items()
+        }
+        for route_key in throttled:
+            self.cfn_stage.node.add_dependency(self.api.node.find_child(f"{route_key}-Route"))
         for route_key in ("$disconnect", "$default", *WS_ROUTES):
             route = self.api.node.find_child(f"{route_key}-Route")
             acknowledge(

@@ -125,6 +125,10 @@ STAGE_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "logRetentionDays": 14,
         "wsThrottleRate": 100,
         "wsThrottleBurst": 200,
+        "wsConnectThrottleRate": 50,
+        "wsConnectThrottleBurst": 100,
+        "wsSubmitThrottleRate": 100,
+        "wsSubmitThrottleBurst": 200,
         "restThrottleRate": 100,
         "restThrottleBurst": 200,
     },
@@ -141,6 +145,10 @@ STAGE_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "logRetentionDays": 90,
         "wsThrottleRate": 2000,
         "wsThrottleBurst": 5000,
+        "wsConnectThrottleRate": 500,
+        "wsConnectThrottleBurst": 1000,
+        "wsSubmitThrottleRate": 1000,
+        "wsSubmitThrottleBurst": 2000,
         "restThrottleRate": 2000,
         "restThrottleBurst": 5000,
     },
@@ -197,6 +205,14 @@ class StageConfig(BaseModel):
 
     ws_throttle_rate: float = Field(gt=0)
     ws_throttle_burst: int = Field(gt=0)
+    ws_connect_throttle_rate: float = Field(gt=0)
+    """``$connect`` per second: bounds connection churn (each one an authorizer run and a
+    database write) below what would starve submits."""
+    ws_connect_throttle_burst: int = Field(gt=0)
+    ws_submit_throttle_rate: float = Field(gt=0)
+    """``submit`` messages per second: what the database acks with room to spare; beyond
+    it API Gateway refuses them before a function runs."""
+    ws_submit_throttle_burst: int = Field(gt=0)
     rest_throttle_rate: float = Field(gt=0)
     rest_throttle_burst: int = Field(gt=0)
     conflation_ms: int = Field(default=100, ge=0)

@@ -88,7 +88,9 @@ class LeaderboardStack(Stack):
             ws_stage=websocket.stage.stage_name,
         )
         functions = compute.functions
-        websocket.add_routes(functions=functions, authorizer=functions[Fn.AUTHORIZER])
+        websocket.add_routes(
+            functions=functions, authorizer=functions[Fn.AUTHORIZER], config=config
+        )
         connections_arn = (
             f"arn:<AWS::Partition>:execute-api:{config.region}:<AWS::AccountId>:"
             f"<{logical_id(websocket.api)}>/*/*/@connections/*"

@@ -9,7 +9,9 @@ pydantic models, runs the route, and turns the result or the error into a respon
   ``Vary: Authorization``; a matching ``If-None-Match`` gets 304 with no body;
 - every error is an RFC 9457 ``application/problem+json`` body whose ``type`` ends with
   the error's stable ``code``; an unknown path is 404, a known path with another
-  method is 405 with ``Allow``; anything unexpected is a logged 500.
+  method is 405 with ``Allow``; a database that is down, failing over or too slow is
+  503 with ``Retry-After`` (as is any asyncpg or OS error that escaped translation);
+  anything else unexpected is a 500. Failures are logged once per cause per interval.
 
 Reads go through :class:`~rest.reads.SnapshotReads` (replica first); admin writes go
 to the primary through the store, and their answers are read back from the primary.
@@ -19,6 +21,7 @@ The route functions do no HTTP: they take typed inputs and return models.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -38,6 +41,8 @@ from core.errors import (
 )
 from core.ranking import Page
 from core.settings import Settings
+from core.throttle import FailureLog
+from db.errors import as_service_error
 from db.services import Services
 from db.store import Store
 from rest.cursor import CursorCodec, CursorPosition, cursor_key
@@ -72,6 +77,7 @@ from rest.routing import Access, Route, Router
 from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
 
 log = logging.getLogger("leaderboard.rest")
+failures = FailureLog(log)
 
 JSON: Final = "application/json"
 PROBLEM_JSON: Final = "application/problem+json"
@@ -291,6 +297,8 @@ def problem_response(exc: LeaderboardError, *, instance: str | None) -> RestResp
     headers = {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store"}
     if isinstance(exc, MethodNotAllowed):
         headers["Allow"] = str(exc.details.get("allow", ""))
+    if exc.retryable and exc.retry_after_ms is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     body = problem_of(exc, instance=instance).model_dump_json(exclude_none=True).encode()
     return RestResponse(exc.status, body, headers)
 
@@ -382,13 +390,22 @@ async def respond(
         return _success(route, request, result)
     except LeaderboardError as exc:
         if isinstance(exc, ServerError):
-            log.error("%s %s failed: %r", request.method, request.path, exc)
+            failures.failed(f"{request.method} {route_of(request)}", exc)
         return problem_response(exc, instance=request.path)
-    except Exception:
-        log.exception("%s %s crashed", request.method, request.path)
-        return problem_response(
-            ServerError("an internal error occurred", code="internal"), instance=request.path
+    except Exception as exc:
+        error = as_service_error(exc)
+        failures.failed(
+            f"{request.method} {route_of(request)}", exc, expected=error.code != "internal"
         )
+        return problem_response(error, instance=request.path)
+
+
+def route_of(request: RestRequest) -> str:
+    """The route template a request matched (its path when none did): one cause per route."""
+    try:
+        return ROUTES.match(request.method, request.path)[0].template
+    except LeaderboardError:
+        return request.path
 
 
 async def handle_event(

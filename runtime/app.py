@@ -3,8 +3,16 @@
 :class:`LocalRuntime` wires the pieces and owns their lifecycle:
 
 - the database: the given DSNs, or else the embedded PostgreSQL primary and its
-  streaming replica under ``data_dir`` (persistent across runs); migrations run either
-  way (idempotent, under an advisory lock);
+  streaming replica under ``data_dir`` (persistent across runs), kept running by a
+  :class:`~runtime.supervisor.ClusterSupervisor` (a crashed server is restarted with
+  backoff; one that cannot be sets :attr:`LocalRuntime.failed`, and ``leaderboard up``
+  exits non-zero); migrations run either way (idempotent, under an advisory lock);
+- its connection rows: every connection id this runtime mints starts with its
+  ``runtime_id`` (kept in ``data_dir/runtime-id`` when it runs the embedded cluster, so
+  a restart on the same data directory has the same one), and on start the rows of ids
+  with that prefix are deleted: a previous process of this runtime that was killed
+  left them behind, and none of them is open any more (this runtime is the only writer
+  of its connection rows);
 - the shared route handlers (``connect.routes``) over :class:`~db.store.Store`,
   :class:`~db.connections.ConnectionStore` and the in-process sender;
 - one aiohttp server: the WebSocket endpoint, ``@connections`` and ``/health``
@@ -26,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -33,14 +43,16 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import asyncpg
 from aiohttp import web
 
 from authorizer.handler import authorize
 from broadcast.worker import Broadcaster
+from core.errors import Unavailable
 from core.settings import Settings
+from core.throttle import FailureLog
 from db.compaction import compact_all, vacuum_deltas
 from db.feed import boards_with_pending, prune, sequence
 from db.migrate import migrate
@@ -50,12 +62,19 @@ from runtime.broadcasting import BroadcastLoop
 from runtime.events import LOCAL_API_ID, ApiStage
 from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
 from runtime.inprocess import InProcessSender
+from runtime.supervisor import ClusterSupervisor
+
+if TYPE_CHECKING:
+    from runtime.postgres import EmbeddedCluster
 
 log = logging.getLogger("leaderboard.runtime")
+failures = FailureLog(log)
 
 BROADCAST_CONCURRENCY: Final = 3
 """Boards whose broadcaster rounds may run at once (each holds up to two connections)."""
 BACKGROUND_POOL: Final = 2 * BROADCAST_CONCURRENCY + 2
+RUNTIME_ID_FILE: Final = "runtime-id"
+RUNTIME_ID: Final = re.compile(r"[A-Za-z0-9_-]{4}")
 """Connections of the broadcaster and maintenance pool (separate from the routes' pool):
 enough for every concurrent round's two plus the maintenance job, so they never wait on
 each other for a connection."""
@@ -89,8 +108,9 @@ async def _every(job: PeriodicJob) -> None:
     while True:
         try:
             await job.run()
-        except Exception:
-            log.exception("periodic job %s failed", job.name)
+        except Exception as exc:
+            # once per cause per interval: a database outage fails every run
+            failures.failed(f"periodic job {job.name}", exc, expected=isinstance(exc, Unavailable))
         await asyncio.sleep(job.interval_s)
 
 
@@ -113,8 +133,15 @@ class LocalRuntime:
         sweep_interval_s: float = 60.0,
         broadcast: bool = True,
         broadcast_sweep_s: float = 1.0,
+        runtime_id: str | None = None,
     ) -> None:
         self.settings = settings
+        self.runtime_id = runtime_id
+        """The prefix of this runtime's connection ids (see the module docstring)."""
+        self.supervisor: ClusterSupervisor | None = None
+        self.cluster: EmbeddedCluster | None = None
+        self.failed = asyncio.Event()
+        """Set when the runtime cannot go on (its database could not be restarted)."""
         self._dsn, self._reader_dsn = dsn, reader_dsn
         self.data_dir = Path(data_dir or settings.data_dir)
         self.host, self._port = host, port
@@ -212,6 +239,10 @@ class LocalRuntime:
         dsn, reader_dsn = self._dsn, self._reader_dsn
         if dsn is None:
             dsn, reader_dsn = await self._start_cluster(stack)
+            if self.runtime_id is None:
+                self.runtime_id = self._remembered_runtime_id()
+        if self.runtime_id is None:
+            self.runtime_id = secrets.token_urlsafe(3)
         conn = await asyncpg.connect(dsn)
         try:
             await migrate(conn)
@@ -221,9 +252,15 @@ class LocalRuntime:
             self.settings, dsn=dsn, reader_dsn=reader_dsn, sender=self.sender
         )
         stack.push_async_callback(services.close)
+        left = await services.connections.remove_prefixed(self.runtime_id)
+        if left:
+            log.warning("removed %d connection rows left by a previous process", left)
+        supervisor = self.supervisor
         gateway = Gateway(
             services, sender=self.sender, authorizer=self._authorizer or self._default_authorizer(),
-            api=self.api, handler=self._handler,
+            api=self.api, handler=self._handler, connection_prefix=self.runtime_id,
+            servers=(lambda: {n: supervisor.state(n) for n in supervisor.servers})
+            if supervisor is not None else None,
         )  # fmt: skip
         # Background work (the broadcaster, compaction, sequencing) has connections of its
         # own, as the broadcaster Lambda has on AWS: it never queues behind submits.
@@ -266,7 +303,30 @@ class LocalRuntime:
         await asyncio.to_thread(cluster.start)
         stack.push_async_callback(asyncio.to_thread, cluster.stop)
         replica = await asyncio.to_thread(cluster.start_replica)
+        self.cluster = cluster
+        supervisor = ClusterSupervisor(cluster)
+        await supervisor.start()
+        stack.push_async_callback(supervisor.stop)
+        self.supervisor = supervisor
+
+        async def fail() -> None:
+            await supervisor.failed.wait()
+            self.failed.set()
+
+        watch = asyncio.create_task(fail(), name="runtime-failure")
+        stack.callback(watch.cancel)
         return cluster.primary.dsn, replica.dsn
+
+    def _remembered_runtime_id(self) -> str:
+        """This data directory's runtime id, made on its first run."""
+        path = self.data_dir / RUNTIME_ID_FILE
+        if path.exists():
+            text = path.read_text().strip()
+            if RUNTIME_ID.fullmatch(text):
+                return text
+        runtime_id = secrets.token_urlsafe(3)
+        path.write_text(runtime_id)
+        return runtime_id
 
     async def _prune(self, pool: asyncpg.Pool) -> None:
         """Drop change events and idempotency records past their retention windows."""
@@ -284,6 +344,11 @@ class LocalRuntime:
     async def _metrics(self, _request: web.Request) -> web.Response:
         """``GET /metrics``: the runtime's counters (connections, broadcaster rounds)."""
         body: dict[str, Any] = {"connections": len(self.sender)}
+        if self._gateway is not None:
+            body["inflight"] = self._gateway.inflight
+            body["refused"] = dict(self._gateway.refused)
+        if self.supervisor is not None:
+            body["servers"] = self.supervisor.report()
         if self.broadcasts is not None:
             body["broadcast"] = self.broadcasts.stats.as_dict()
         return web.json_response(body)
@@ -320,6 +385,7 @@ class LocalRuntime:
         self._services = self._gateway = None
         self._background, self.broadcasts = None, None
         self._bound_port = None
+        self.supervisor = None
 
 
 __all__ = ["LocalRuntime", "Mount", "PeriodicJob", "maintain"]

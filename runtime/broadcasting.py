@@ -19,8 +19,11 @@ from typing import Any
 import asyncpg
 
 from broadcast.worker import Broadcaster, RoundReport
+from core.errors import Unavailable
+from core.throttle import FailureLog
 
 log = logging.getLogger("leaderboard.runtime.broadcast")
+failures = FailureLog(log)
 
 CHANNEL = "lb_events"
 
@@ -102,9 +105,11 @@ class BroadcastLoop:
                     async with self._slots:
                         await self.broadcaster.handle({"source": "postgres", "board": board})
                     self.stats.runs += 1
-                except Exception:
+                except Exception as exc:
                     self.stats.failures += 1
-                    log.exception("broadcast round for %s failed", board)
+                    failures.failed(
+                        f"broadcast round for {board}", exc, expected=isinstance(exc, Unavailable)
+                    )
                     await asyncio.sleep(0.5)
                 if board not in self._dirty:
                     return

@@ -56,9 +56,12 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+    # A token needs a subject: a server, spectator or admin token without a player is
+    # that role's own development subject (as `leaderboard up` mints them).
+    subject = args.subject or (None if args.player else f"dev-{args.role}")
     print(mint_token(
         secret=secret, player_id=args.player, role=args.role, issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience, ttl_s=args.ttl,
+        audience=settings.jwt_audience, ttl_s=args.ttl, subject=subject,
     ))  # fmt: skip
     return 0
 
@@ -110,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", default="player", choices=["player", "server", "spectator", "admin"]
     )
     token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
+    token.add_argument(
+        "--subject", default=None, help="the token's sub (default: the player, else dev-<role>)"
+    )
     token.set_defaults(func=cmd_token)
 
     migrate = sub.add_parser("migrate", help="apply migrations to a PostgreSQL")

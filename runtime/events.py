@@ -38,6 +38,15 @@ def new_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(11)).decode()
 
 
+def new_connection_id(prefix: str = "") -> str:
+    """A connection id shaped like API Gateway's (:func:`new_id`) that starts with
+    ``prefix`` (at most 8 of ``[A-Za-z0-9_-]``): the runtime process that minted it."""
+    if not prefix:
+        return new_id()
+    rest = base64.urlsafe_b64encode(os.urandom(12)).decode()[: 15 - len(prefix)]
+    return f"{prefix}{rest}="
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 

@@ -1,9 +1,11 @@
 """The local front door: API Gateway's WebSocket API, emulated on one aiohttp app.
 
 :class:`Gateway` serves the WebSocket endpoint at ``/``, ``/ws`` and ``/{stage}`` and,
-through :class:`~runtime.management.ManagementApi`, ``@connections``; ``GET /health``
-reports whether the database answers. :meth:`Gateway.install` adds these routes to an
-``aiohttp`` application, next to whatever else is mounted there (the REST adapter).
+through :class:`~runtime.management.ManagementApi`, ``@connections``; ``GET /health/live``
+answers while the process serves, ``GET /health/ready`` (and ``GET /health``) whether it
+can take writes (the primary answers), with the reader's state reported as degraded, not
+as a failure. :meth:`Gateway.install` adds these routes to an ``aiohttp`` application,
+next to whatever else is mounted there (the REST adapter).
 
 Connecting, as API Gateway does it:
 
@@ -22,10 +24,25 @@ Messages: each text frame is routed by its ``action`` (``submit``, ``subscribe``
 ``unsubscribe``), everything else (not JSON, no or unknown action, binary frames,
 which arrive base64-encoded with ``isBase64Encoded``) goes to ``$default``. Messages of
 one connection are dispatched one at a time, in arrival order (one of the orders API
-Gateway may produce). A route that raises gets API Gateway's ``{"message": "Internal
-server error", "connectionId", "requestId"}`` frame; the connection stays open. When
-the connection ends, for any reason, ``$disconnect`` runs once with
+Gateway may produce), by a worker of the connection, while its reader goes on reading.
+A route that raises gets API Gateway's ``{"message": "Internal server error",
+"connectionId", "requestId"}`` frame (the shared routes never raise: they answer typed
+error frames); the connection stays open. When the connection ends, for any reason,
+the messages it admitted are still dispatched (as API Gateway invokes the routes of the
+messages it received), then ``$disconnect`` runs once with
 ``disconnectStatusCode``/``disconnectReason``.
+
+Admission, as each message is read, before any work (answers carry the message's
+``request_id``):
+
+- ``message_rate``/``message_burst``: a connection's token bucket; a message beyond it
+  gets ``rate_limited`` (429) with ``retry_after_ms`` until the next token.
+- ``max_inflight``: messages admitted by this process and not yet answered; one beyond
+  it gets ``overloaded`` (503) with ``retry_after_ms`` at once, instead of queueing
+  behind the others, so the admitted ones are acked at close to their unloaded latency.
+- ``handshake_concurrency``: upgrades whose authorizer and ``$connect`` (and
+  ``$disconnect``) run at once; the others wait their turn, so a wave of connections
+  never holds every database connection that submits need.
 
 Limits (from the injected :class:`~core.settings.Settings`):
 
@@ -62,8 +79,11 @@ from aiohttp.http_websocket import WebSocketError
 
 from connect.events import WebSocketEvent
 from connect.routes import dispatch
-from core.errors import ConnectionGone
+from core.errors import ConnectionGone, LeaderboardError, Overloaded, RateLimited
 from core.ids import ConnectionId
+from core.protocol import ErrorFrame, request_id_of
+from core.throttle import FailureLog, TokenBucket
+from db.health import ping
 from db.services import Services
 from runtime.events import (
     ApiStage,
@@ -72,6 +92,7 @@ from runtime.events import (
     connect_event,
     disconnect_event,
     message_event,
+    new_connection_id,
     new_id,
     now_ms,
     route_key_for,
@@ -82,6 +103,7 @@ from runtime.management import ManagementApi
 from runtime.policy import run_authorizer
 
 log = logging.getLogger("leaderboard.runtime")
+failures = FailureLog(log)
 
 Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
 """The authorizer Lambda as a function: event -> policy; raises Unauthorized for 401."""
@@ -96,7 +118,7 @@ REFUSAL_MESSAGES: Final = {
     503: "Service Unavailable",
 }
 GOING_AWAY: Final = (int(WSCloseCode.GOING_AWAY), "Going away")
-HEALTH_TIMEOUT_S: Final = 2.0
+HEALTH_TIMEOUT_S: Final = 1.0
 
 
 async def route_event(event: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -116,8 +138,10 @@ class _FrameTap:
     the message queue with 1009, exactly as aiohttp fails it for ``max_msg_size``.
     """
 
-    def __init__(self, parser: Any, queue: Any, guard: FrameSizeGuard) -> None:
-        self.parser, self.queue, self.guard = parser, queue, guard
+    def __init__(
+        self, parser: Any, queue: Any, guard: FrameSizeGuard, idle: asyncio.Event | None = None
+    ) -> None:
+        self.parser, self.queue, self.guard, self.idle = parser, queue, guard, idle
 
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
         if self.guard.tripped is not None:
@@ -132,7 +156,18 @@ class _FrameTap:
         return True, b""
 
     def trip(self, found: OversizeFrame) -> None:
-        self.queue.set_exception(WebSocketError(WSCloseCode.MESSAGE_TOO_BIG, found.describe()))
+        """Fail the connection with 1009, once the messages read before it were answered
+        (``idle``): they were wholly received, so they are still dispatched."""
+        error = WebSocketError(WSCloseCode.MESSAGE_TOO_BIG, found.describe())
+        if self.idle is None or self.idle.is_set():
+            self.queue.set_exception(error)
+            return
+
+        async def later(idle: asyncio.Event) -> None:
+            await idle.wait()
+            self.queue.set_exception(error)
+
+        self.later = asyncio.ensure_future(later(self.idle))
 
     def feed_eof(self) -> None:
         self.parser.feed_eof()
@@ -144,6 +179,9 @@ class GatewayWebSocket(web.WebSocketResponse):
     def __init__(self, *, max_frame_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_guard = FrameSizeGuard(max_frame_bytes)
+        self.idle = asyncio.Event()
+        """Set while no message read from the client waits for its route."""
+        self.idle.set()
 
     def _post_start(self, request: Any, *args: Any, **kwargs: Any) -> None:
         protocol = request.protocol
@@ -153,7 +191,7 @@ class GatewayWebSocket(web.WebSocketResponse):
         if parser is None or queue is None or not hasattr(parser, "feed_data"):
             log.warning("cannot enforce the frame limit on this aiohttp version")
             return
-        tap = _FrameTap(parser, queue, self.frame_guard)
+        tap = _FrameTap(parser, queue, self.frame_guard, self.idle)
         if tail and (found := self.frame_guard.feed(tail)) is not None:
             tap.trip(found)
         protocol._payload_parser = tap
@@ -173,6 +211,8 @@ class Gateway:
         authorizer: Authorizer,
         api: ApiStage,
         handler: RouteHandler = route_event,
+        connection_prefix: str = "",
+        servers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.services = services
         self.settings = services.settings
@@ -180,15 +220,24 @@ class Gateway:
         self.authorizer = authorizer
         self.api = api
         self.handler = handler
+        self.connection_prefix = connection_prefix
+        self.servers = servers
+        """The supervised database servers' states (``up``, ``restarting``...), if any."""
         self.management = ManagementApi(sender, max_payload_bytes=self.settings.max_message_bytes)
         self._handlers: set[asyncio.Task[Any]] = set()
         self._accepting = True
+        self.inflight = 0
+        """Messages admitted and not yet answered (see ``max_inflight``)."""
+        self.refused = {"overloaded": 0, "rate_limited": 0}
+        self._handshakes = asyncio.Semaphore(self.settings.handshake_concurrency)
 
     # --- wiring -------------------------------------------------------------------
 
     def install(self, app: web.Application) -> None:
         """Add the health check, ``@connections`` and the WebSocket endpoint to ``app``."""
-        app.router.add_get("/health", self.health)
+        app.router.add_get("/health", self.ready)
+        app.router.add_get("/health/ready", self.ready)
+        app.router.add_get("/health/live", self.live)
         self.management.install(app, stage=self.api.stage)
         for path in ("/", "/ws", f"/{self.api.stage}"):
             app.router.add_get(path, self.websocket)
@@ -227,7 +276,7 @@ class Gateway:
             ("X-Forwarded-Proto", request.scheme),
         ]
         return Handshake(
-            connection_id=new_id(),
+            connection_id=new_connection_id(self.connection_prefix),
             domain_name=request.host,
             source_ip=peer,
             user_agent=request.headers.get("User-Agent", ""),
@@ -250,14 +299,16 @@ class Gateway:
 
     async def _connection(self, request: web.Request, ws: GatewayWebSocket) -> web.StreamResponse:
         hs = self._handshake(request)
-        auth = await self._authorize(hs)
-        if isinstance(auth, int):
-            return refuse(auth)
-        try:
-            result = await self._route(connect_event(self.api, hs, authorizer=auth, at=now_ms()))
-        except Exception:
-            log.exception("$connect route failed: refusing the connection with 500")
-            return refuse(500)
+        async with self._handshakes:
+            auth = await self._authorize(hs)
+            if isinstance(auth, int):
+                return refuse(auth)
+            try:
+                event = connect_event(self.api, hs, authorizer=auth, at=now_ms())
+                result = await self._route(event)
+            except Exception as exc:
+                failures.failed("$connect route (refused with 500)", exc, expected=False)
+                return refuse(500)
         status = int(result.get("statusCode", 200)) if isinstance(result, Mapping) else 200
         if not 200 <= status < 300:
             return refuse(status)
@@ -292,8 +343,73 @@ class Gateway:
         clock = ConnectionClock(
             loop.time(), self.settings.idle_timeout_s, self.settings.max_connection_s
         )
+        bucket = TokenBucket(self.settings.message_rate, self.settings.message_burst)
+        queue: asyncio.Queue[tuple[str, bool] | None] = asyncio.Queue()
+        worker = asyncio.create_task(self._work(ws, live, hs, auth, queue))
+        try:
+            return await self._read(ws, live, clock, bucket, queue)
+        finally:
+            queue.put_nowait(None)  # the worker's stop sign, after every admitted message
+            await asyncio.shield(worker)
+
+    async def _work(
+        self,
+        ws: GatewayWebSocket,
+        live: LiveConnection,
+        hs: Handshake,
+        auth: dict[str, Any],
+        queue: asyncio.Queue[tuple[str, bool] | None],
+    ) -> None:
+        """Dispatch a connection's admitted messages one at a time, in arrival order."""
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            body, is_base64 = item
+            try:
+                await self._message(live, hs, auth, body, is_base64)
+            finally:
+                self.inflight -= 1
+                if queue.empty():
+                    ws.idle.set()
+
+    def _admit(self, bucket: TokenBucket, now: float) -> LeaderboardError | None:
+        """The refusal of a message read at ``now``, or None when it is admitted."""
+        wait_s = bucket.take(now)
+        if wait_s > 0:
+            self.refused["rate_limited"] += 1
+            return RateLimited(
+                f"this connection may send {self.settings.message_rate:g} messages per second "
+                f"(bursts of {self.settings.message_burst}): retry after the pause",
+                code="rate_limited", retry_after_ms=max(1, int(wait_s * 1000) + 1),
+            )  # fmt: skip
+        if self.inflight >= self.settings.max_inflight:
+            self.refused["overloaded"] += 1
+            return Overloaded(
+                f"the service holds {self.inflight} messages, its limit: nothing was done",
+                code="overloaded",
+            )
+        self.inflight += 1
+        return None
+
+    async def _refuse(self, live: LiveConnection, body: str, error: LeaderboardError) -> None:
+        frame = ErrorFrame.of(error, request_id_of(body)).dump()
+        with contextlib.suppress(ConnectionGone):
+            await self.sender.send(live.connection_id, frame)
+
+    async def _read(
+        self,
+        ws: GatewayWebSocket,
+        live: LiveConnection,
+        clock: ConnectionClock,
+        bucket: TokenBucket,
+        queue: asyncio.Queue[tuple[str, bool] | None],
+    ) -> tuple[int, str]:
+        loop = asyncio.get_running_loop()
         while True:
             deadline, why = clock.deadline()
+            if ws.frame_guard.tripped is not None:
+                await ws.idle.wait()  # answer what came before the oversized frame first
             try:
                 async with asyncio.timeout_at(deadline):
                     msg = await ws.receive()
@@ -316,7 +432,12 @@ class Gateway:
                 return int(ws.close_code or WSCloseCode.ABNORMAL_CLOSURE), "Connection lost"
             clock.touch(loop.time())
             live.touch()
-            await self._message(live, hs, auth, body, is_base64)
+            refusal = self._admit(bucket, loop.time())
+            if refusal is not None:
+                await self._refuse(live, body if not is_base64 else "", refusal)
+                continue
+            ws.idle.clear()
+            queue.put_nowait((body, is_base64))
 
     async def _message(
         self, live: LiveConnection, hs: Handshake, auth: dict[str, Any], body: str, is_base64: bool
@@ -328,8 +449,8 @@ class Gateway:
         )  # fmt: skip
         try:
             await self._route(event)
-        except Exception:
-            log.exception("route %s failed on %s", route_key, live.connection_id)
+        except Exception as exc:
+            failures.failed(f"route {route_key}", exc, expected=False)
             frame = {
                 "message": "Internal server error",
                 "connectionId": live.connection_id,
@@ -345,9 +466,10 @@ class Gateway:
             self.api, hs, authorizer=auth, status_code=code, reason=reason, at=now_ms()
         )
         try:
-            await self._route(event)
-        except Exception:
-            log.exception("$disconnect route failed on %s", hs.connection_id)
+            async with self._handshakes:
+                await self._route(event)
+        except Exception as exc:
+            failures.failed("$disconnect route", exc, expected=False)
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -376,23 +498,40 @@ class Gateway:
 
     # --- health ---------------------------------------------------------------------
 
-    async def health(self, request: web.Request) -> web.Response:
-        """200 with ``database: "ok"`` when the primary and reader answer, else 503."""
+    async def live(self, request: web.Request) -> web.Response:
+        """``GET /health/live``: 200 while the process serves (its event loop answers)."""
+        return web.json_response({"status": "ok"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """``GET /health/ready`` (and ``/health``): 200 when writes can be served (the
+        primary answers, and is not being restarted), else 503. The reader's trouble
+        (down, frozen, being restarted) makes the answer ``degraded``, still 200: reads
+        fail over to the primary."""
         store = self.services.store
-        checks = {"primary": store.pool, "reader": store.read_pool}
-        answers: dict[str, str] = {}
-        for name, pool in checks.items():
-            try:
-                async with asyncio.timeout(HEALTH_TIMEOUT_S):
-                    await pool.fetchval("SELECT 1")
-                answers[name] = "ok"
-            except Exception as exc:
-                answers[name] = f"unreachable: {type(exc).__name__}"
-        healthy = all(v == "ok" for v in answers.values())
+        servers = dict(self.servers()) if self.servers is not None else {}
+        primary, reader = await asyncio.gather(
+            ping(store.pool, timeout_s=HEALTH_TIMEOUT_S),
+            ping(store.read_pool, timeout_s=HEALTH_TIMEOUT_S)
+            if store.read_pool is not store.pool
+            else _same(),
+        )
+        if servers.get("primary", "up") != "up":
+            primary = servers["primary"]
+        if servers.get("replica", "up") != "up":
+            reader = servers["replica"]
+        ready = primary == "ok"
+        status = "unavailable" if not ready else "ok" if reader in ("ok", "primary") else "degraded"
         body = {
-            "status": "ok" if healthy else "degraded",
-            "database": "ok" if healthy else "unreachable",
-            "databases": answers,
+            "status": status,
+            "database": "ok" if ready else "unreachable",
+            "databases": {"primary": primary, "reader": reader},
+            "servers": servers,
             "connections": len(self.sender),
+            "inflight": self.inflight,
+            "refused": dict(self.refused),
         }
-        return web.json_response(body, status=200 if healthy else 503)
+        return web.json_response(body, status=200 if ready else 503)
+
+
+async def _same() -> str:
+    return "primary"

@@ -105,6 +105,8 @@ class PostgresServer:
 
     @property
     def is_running(self) -> bool:
+        """Whether the postmaster of ``postmaster.pid`` exists (a zombie left by a killed
+        postmaster does not count: it serves nothing)."""
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return False
@@ -113,7 +115,19 @@ class PostgresServer:
             os.kill(pid, 0)
         except (ValueError, OSError, IndexError):
             return False
+        with contextlib.suppress(OSError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text()  # "pid (comm) state ..."
+            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False
         return True
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id, from ``postmaster.pid`` (None if absent)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def start(self) -> None:
         """Start the server on its port and wait until it accepts connections."""

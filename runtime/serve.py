@@ -4,7 +4,9 @@ Starts the embedded PostgreSQL primary and streaming replica under the data dire
 (persistent), applies migrations, serves WebSocket, REST, @connections and the spectator
 pages on one port, prints the URLs and development tokens, and with ``--demo`` creates a
 board and runs simulated players (through the client SDK, with a server token) so a live
-board shows at once. Ctrl-C (or SIGTERM) stops everything.
+board shows at once. Ctrl-C (or SIGTERM) stops everything (exit status 0). If the
+embedded PostgreSQL dies and cannot be restarted (see ``runtime.supervisor``), the
+service stops and exits with status 1, for an outer supervisor to take over.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import shlex
 import signal
 from pathlib import Path
 
@@ -47,6 +50,13 @@ async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), rng.uniform(0.1, 0.6))
 
 
+def more_tokens_hint(settings: Settings) -> str:
+    """The command that mints more tokens for this service: with its data directory (its
+    development secret lives there), so it works from any directory."""
+    data_dir = shlex.quote(str(Path(settings.data_dir).resolve()))
+    return f"leaderboard --data-dir {data_dir} token --player alice --role player"
+
+
 async def serve(settings: Settings, *, demo: bool = False) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,10 +89,19 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
               f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"
-              f"  more tokens: leaderboard token --player alice --role player\n"
+              f"  more tokens: {more_tokens_hint(settings)}\n"
               f"Ctrl-C stops everything.\n", flush=True)  # fmt: skip
         demo_task = asyncio.create_task(_demo(runtime, game_server, stop)) if demo else None
-        await stop.wait()
+        failed = asyncio.create_task(runtime.failed.wait())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({failed, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        failed.cancel()
+        stopped.cancel()
+        stop.set()
         if demo_task is not None:
-            await demo_task
+            with contextlib.suppress(Exception):
+                await demo_task
+    if runtime.failed.is_set():
+        print("leaderboard: the database could not be restarted; exiting", flush=True)
+        return 1
     return 0

@@ -87,21 +87,31 @@ var NotFoundError = class extends ClientError {
 __publicField(NotFoundError, "status", 404);
 __publicField(NotFoundError, "code", "not_found");
 __publicField(NotFoundError, "retryable", false);
-var PayloadTooLargeError = class extends BadRequestError {
-};
-__publicField(PayloadTooLargeError, "status", 413);
-__publicField(PayloadTooLargeError, "code", "too_large");
-__publicField(PayloadTooLargeError, "retryable", false);
-var UnauthorizedError = class extends ClientError {
-};
-__publicField(UnauthorizedError, "status", 401);
-__publicField(UnauthorizedError, "code", "unauthorized");
-__publicField(UnauthorizedError, "retryable", false);
 var UnavailableError = class extends InternalError {
 };
 __publicField(UnavailableError, "status", 503);
 __publicField(UnavailableError, "code", "unavailable");
 __publicField(UnavailableError, "retryable", true);
+var OverloadedError = class extends UnavailableError {
+};
+__publicField(OverloadedError, "status", 503);
+__publicField(OverloadedError, "code", "overloaded");
+__publicField(OverloadedError, "retryable", true);
+var PayloadTooLargeError = class extends BadRequestError {
+};
+__publicField(PayloadTooLargeError, "status", 413);
+__publicField(PayloadTooLargeError, "code", "too_large");
+__publicField(PayloadTooLargeError, "retryable", false);
+var RateLimitedError = class extends ClientError {
+};
+__publicField(RateLimitedError, "status", 429);
+__publicField(RateLimitedError, "code", "rate_limited");
+__publicField(RateLimitedError, "retryable", true);
+var UnauthorizedError = class extends ClientError {
+};
+__publicField(UnauthorizedError, "status", 401);
+__publicField(UnauthorizedError, "code", "unauthorized");
+__publicField(UnauthorizedError, "retryable", false);
 var InvalidJsonError = class extends BadRequestError {
 };
 __publicField(InvalidJsonError, "code", "invalid_json");
@@ -412,6 +422,11 @@ var DatabaseErrorError = class extends UnavailableError {
 __publicField(DatabaseErrorError, "code", "database_error");
 __publicField(DatabaseErrorError, "status", 503);
 __publicField(DatabaseErrorError, "retryable", true);
+var DatabaseTimeoutError = class extends UnavailableError {
+};
+__publicField(DatabaseTimeoutError, "code", "database_timeout");
+__publicField(DatabaseTimeoutError, "status", 503);
+__publicField(DatabaseTimeoutError, "retryable", true);
 var JwksUnavailableError = class extends UnavailableError {
 };
 __publicField(JwksUnavailableError, "code", "jwks_unavailable");
@@ -488,20 +503,25 @@ var ERROR_CLASSES = {
   board_exists: BoardExistsError,
   season_exists: SeasonExistsError,
   submission_conflict: SubmissionConflictError,
+  rate_limited: RateLimitedError,
   internal: InternalError,
   authorizer_failure: AuthorizerFailureError,
   misconfigured: MisconfiguredError,
   unavailable: UnavailableError,
   database_unreachable: DatabaseUnreachableError,
   database_error: DatabaseErrorError,
+  database_timeout: DatabaseTimeoutError,
+  overloaded: OverloadedError,
   jwks_unavailable: JwksUnavailableError,
   secret_unavailable: SecretUnavailableError,
   gone: ConnectionGoneError
 };
 var KIND_CLASSES = [
-  UnavailableError,
   UnauthorizedError,
+  RateLimitedError,
   PayloadTooLargeError,
+  OverloadedError,
+  UnavailableError,
   NotFoundError,
   MethodNotAllowedError,
   ForbiddenError,

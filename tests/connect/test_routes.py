@@ -21,13 +21,14 @@ from connect.events import WebSocketEvent
 from connect.routes import dispatch
 from core.auth import Principal, Role
 from core.boards import BoardSpec, SortOrder
-from core.errors import ConnectionGone
+from core.errors import CODES, ConnectionGone, Unavailable
 from core.ids import ConnectionId, PlayerId
 from core.ports import Frames
 from core.ranking import ScoreInput
 from core.settings import Settings
 from db import feed
 from db.services import Services, open_services
+from tests.outages import database_outage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 
@@ -212,3 +213,54 @@ async def test_a_reply_to_a_gone_connection_removes_it(services: Services) -> No
     await dispatch(event("submit", "c1=", player("alice"), body), services)
     assert await services.connections.count() == 0
     assert (await services.store.fetch_standing("arena", "alice")).entry.score == 5
+
+
+async def test_a_database_outage_is_a_typed_retryable_error_with_the_request_id(
+    services: Services, database_dsn: str
+) -> None:
+    """While the database is down a submit gets a 503 error frame with its request_id and a
+    retry_after_ms, never an untyped crash; once it is back the same submit is acked."""
+    await connect(services, "c1=", player("alice"))
+    body = {"action": "submit", "board": "arena", "score": 900, "request_id": "r1",
+            "submission_id": "m1-alice"}  # fmt: skip
+    async with database_outage(database_dsn):
+        for _ in range(3):
+            assert await dispatch(event("submit", "c1=", player("alice"), body), services) == {
+                "statusCode": 200
+            }
+            frame = sent(services).last("c1=")
+            assert frame["type"] == "error" and frame["request_id"] == "r1", frame
+            error = frame["error"]
+            assert error["status"] == 503 and CODES[error["code"]].kind is Unavailable
+            assert error["retry_after_ms"] > 0
+    await dispatch(event("submit", "c1=", player("alice"), body), services)
+    ack = sent(services).last("c1=")
+    assert ack["type"] == "ack" and ack["request_id"] == "r1"
+    assert ack["results"][0]["score"] == 900
+
+
+async def test_a_connect_while_the_database_is_down_is_refused_with_503(
+    services: Services, database_dsn: str
+) -> None:
+    """$connect answers 503 (a status a client retries) while the database is down."""
+    async with database_outage(database_dsn):
+        assert await dispatch(event("$connect", "c9=", player("alice")), services) == {
+            "statusCode": 503
+        }
+    await connect(services, "c9=", player("alice"))
+
+
+async def test_a_function_started_while_the_database_is_down_answers_typed_errors(
+    database_dsn: str, settings: Settings
+) -> None:
+    """A cold start during an outage still builds its services; a submit then gets a typed
+    503 error frame (not API Gateway's untyped crash frame), and is acked once it is back."""
+    async with database_outage(database_dsn):
+        svc = await open_services(settings, dsn=database_dsn, sender=RecordingSender())
+        try:
+            body = {"action": "submit", "board": "arena", "score": 5, "request_id": "r1"}
+            await dispatch(event("submit", "c1=", player("alice"), body), svc)
+            frame = sent(svc).last("c1=")
+            assert frame["request_id"] == "r1" and frame["error"]["status"] == 503
+        finally:
+            await svc.close()

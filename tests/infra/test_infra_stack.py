@@ -134,6 +134,29 @@ def test_websocket_stage_logs_and_throttles(dev: Synthesized) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("route_key", "rate", "burst"),
+    [("$connect", "wsConnectThrottleRate", "wsConnectThrottleBurst"),
+     ("submit", "wsSubmitThrottleRate", "wsSubmitThrottleBurst")],
+)  # fmt: skip
+def test_connect_and_submit_routes_have_throttles_of_their_own(
+    dev: Synthesized, prod: Synthesized, route_key: str, rate: str, burst: str
+) -> None:
+    """Connection churn and submits are throttled per route on the stage, below the
+    default, and the stage is deployed after the routes those settings name."""
+    for synthesized, stage in ((dev, "dev"), (prod, "prod")):
+        defaults = STAGE_DEFAULTS[stage]
+        assert defaults[rate] <= defaults["wsThrottleRate"]
+        stages = resources(synthesized, "AWS::ApiGatewayV2::Stage")
+        (stage_id, props), *_ = stages.items()
+        settings = props["Properties"]["RouteSettings"][route_key]
+        assert settings["ThrottlingRateLimit"] == defaults[rate]
+        assert settings["ThrottlingBurstLimit"] == defaults[burst]
+        routes = resources(synthesized, "AWS::ApiGatewayV2::Route")
+        route_id = next(i for i, r in routes.items() if r["Properties"]["RouteKey"] == route_key)
+        assert route_id in props.get("DependsOn", []), stage_id
+
+
 def test_connection_managers_may_post_to_connections(dev: Synthesized) -> None:
     """Route functions, the broadcaster and the sweep hold execute-api:ManageConnections."""
     policies = resources(

@@ -145,13 +145,23 @@ class TcpRelay:
         self.target = port
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.flowing = asyncio.Event()
+        self.flowing.set()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await reader.read(65536):
+                await self.flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.close()
+
+    def stall(self) -> None:
+        """Stop passing bytes either way, connections kept open: a frozen server (SIGSTOP)."""
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
@@ -254,4 +264,58 @@ async def test_a_replica_down_at_start_costs_only_a_failover(
         await asyncio.sleep(0.35)
         status, _, _ = await client.get("/v1/boards/rp-cold/top")
         assert status == 200 and gateways[0].services.reads.replica_usable()
+    await relay.cut()
+
+
+async def test_a_stalled_replica_fails_over_within_the_read_timeout(
+    migrated: EmbeddedCluster, settings_rest: Settings, http: aiohttp.ClientSession
+) -> None:
+    """With the replica frozen mid-read, every read answers from the primary within the
+    read timeout plus one primary read (the replica's connections are terminated, not
+    cancelled), and after the cooldown one probe, not every read, tries the replica."""
+    assert migrated.replica is not None
+    relay = TcpRelay(migrated.replica.port)
+    port = await relay.start()
+    reader_dsn = migrated.replica.dsn.replace(f":{migrated.replica.port}/", f":{port}/")
+    gateways: list[RestGateway] = []
+    timeout_s, cooldown_s = 0.5, 1.0
+    runtime = LocalRuntime(
+        settings_rest, dsn=migrated.primary.dsn, reader_dsn=reader_dsn, broadcast=False,
+        mounts=[lambda app, svc: gateways.append(
+            install_rest(app, svc, cooldown_s=cooldown_s, timeout_s=timeout_s))],
+    )  # fmt: skip
+    async with runtime:
+        client = Client(runtime.http_url, http, token(settings_rest))
+        await seed_board(runtime.store, "rp-stall", 3)
+        await settle(runtime.store)
+        assert (await client.get("/v1/boards/rp-stall/top"))[0] == 200
+        reads = gateways[0].services.reads
+        relay.stall()
+        loop = asyncio.get_running_loop()
+
+        async def timed() -> tuple[int, float]:
+            started = loop.time()
+            status, _, _ = await client.get("/v1/boards/rp-stall/top")
+            return status, loop.time() - started
+
+        first = await asyncio.gather(*(timed() for _ in range(8)))
+        assert all(status == 200 for status, _ in first)
+        # generous: the timeout, then one primary read on a shared machine
+        assert max(took for _, took in first) < timeout_s + 2.0, first
+        assert reads.replica.state == "cooling" and reads.replica.failovers == 1
+        assert not reads.replica_usable()
+        await asyncio.sleep(cooldown_s + 0.1)
+        assert reads.replica_usable()
+        probe = asyncio.create_task(timed())
+        await asyncio.sleep(0.05)
+        assert reads.replica.state == "probing" and not reads.replica_usable()
+        others = await asyncio.gather(*(timed() for _ in range(4)))
+        assert all(status == 200 and took < timeout_s for status, took in others), others
+        assert (await probe)[0] == 200
+        assert reads.replica.state == "cooling" and reads.replica.failovers == 2
+        relay.resume()
+        await asyncio.sleep(cooldown_s + 0.1)
+        assert (await client.get("/v1/boards/rp-stall/top"))[0] == 200
+        assert reads.replica.state == "ok" and reads.replica_usable()
+    relay.resume()
     await relay.cut()

@@ -11,6 +11,7 @@ Modules, by what they own:
 - :mod:`leaderboard_client.submissions`: the submit messages and the typed :class:`Ack`;
 - :mod:`leaderboard_client.errors`: the SDK's one exception tree, one class per error the service
   can send;
+- :mod:`leaderboard_client.outbox`: the optional durable outbox of unacked submits (SQLite);
 - :mod:`leaderboard_client.session`: the socket, request/reply correlation, retries, reconnects
   and resubscription.
 
@@ -26,11 +27,13 @@ from leaderboard_client.errors import (
     LeaderboardError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     RequestTimeout,
     ServerError,
     UnauthorizedError,
     UnavailableError,
 )
+from leaderboard_client.outbox import Outbox
 from leaderboard_client.session import LeaderboardClient, Subscription
 from leaderboard_client.submissions import Ack, SubmitResult
 from leaderboard_client.tracking import Entry, ViewState, ViewTracker
@@ -46,7 +49,9 @@ __all__ = [
     "LeaderboardClient",
     "LeaderboardError",
     "NotFoundError",
+    "Outbox",
     "PayloadTooLargeError",
+    "RateLimitedError",
     "RequestTimeout",
     "ServerError",
     "SubmitResult",

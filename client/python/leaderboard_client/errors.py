@@ -10,11 +10,14 @@
         ├── ForbiddenError           403  the token's role may not do this
         ├── NotFoundError            404  unknown board, player or view
         ├── ConflictError            409  e.g. a submission id reused with another payload
+        ├── RateLimitedError         429  this connection sends too fast (retryable)
         ├── InternalError            500  the service failed (retryable)
-        └── UnavailableError         503  a dependency is down (retryable)
+        └── UnavailableError         503  a dependency is down, or the service is
+                                          overloaded (retryable)
 
 A :class:`ServerError` carries the service's stable ``code`` (``invalid_number``,
-``unknown_board``...), ``status`` (HTTP-like), ``message`` and ``details``. Catch the
+``unknown_board``...), ``status`` (HTTP-like), ``message``, ``details`` and, on a
+retryable error, ``retry_after_ms`` (how long to wait before trying again). Catch the
 class, branch on ``code``; never match ``message``. The mapping from the wire lives in
 :func:`error_from_frame` (``error`` frames), :func:`error_from_gateway` (API Gateway's
 ``{"message": "Internal server error"}`` frame) and :func:`error_from_handshake` (a
@@ -48,14 +51,23 @@ class ServerError(LeaderboardError):
 
     status_class: ClassVar[int] = 0
 
-    def __init__(self, code: str, status: int, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message: str,
+        details: Any = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
         super().__init__(f"{code} ({status}): {message}")
         self.code, self.status, self.message, self.details = code, status, message, details
+        self.retry_after_ms = retry_after_ms
 
     @property
     def retryable(self) -> bool:
-        """Whether the same request may succeed later (the service's fault, not the caller's)."""
-        return self.status >= 500
+        """Whether the same request may succeed later (the service's fault, or a rate
+        limit), as opposed to a request that would fail again."""
+        return self.status >= 500 or self.status == 429
 
 
 class BadRequestError(ServerError):
@@ -82,6 +94,10 @@ class ConflictError(ServerError):
     status_class = 409
 
 
+class RateLimitedError(ServerError):
+    status_class = 429
+
+
 class InternalError(ServerError):
     status_class = 500
 
@@ -94,7 +110,7 @@ _BY_STATUS: Final[dict[int, type[ServerError]]] = {
     kind.status_class: kind
     for kind in (
         BadRequestError, PayloadTooLargeError, UnauthorizedError, ForbiddenError,
-        NotFoundError, ConflictError, InternalError, UnavailableError,
+        NotFoundError, ConflictError, RateLimitedError, InternalError, UnavailableError,
     )
 }  # fmt: skip
 
@@ -115,9 +131,11 @@ def error_from_frame(frame: Mapping[str, Any]) -> ServerError:
         status = int(err.get("status", 500))
     except (TypeError, ValueError):
         status = 500
+    retry_after = err.get("retry_after_ms")
     return _kind(status)(
-        str(err.get("code", "internal")), status, str(err.get("message", "")), err.get("details")
-    )
+        str(err.get("code", "internal")), status, str(err.get("message", "")), err.get("details"),
+        retry_after if isinstance(retry_after, int) and retry_after >= 0 else None,
+    )  # fmt: skip
 
 
 def is_gateway_error(frame: Mapping[str, Any]) -> bool:
@@ -148,6 +166,7 @@ __all__ = [
     "LeaderboardError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "RateLimitedError",
     "RequestTimeout",
     "ServerError",
     "UnauthorizedError",

@@ -16,7 +16,14 @@ Concurrency and ordering:
   redial with 401/403 is final: the error ends every subscription and request.
 - ``submit`` always carries a submission id (generated if not given) and retries the
   very same message on :class:`ConnectionLost`, :class:`RequestTimeout` and retryable
-  server errors, so a retry never counts twice.
+  server errors (5xx, 429), across reconnects, with jittered backoff (at least the
+  error's ``retry_after_ms``), until its time budget (``submit_budget_s``, 120 s by
+  default) is spent, so a retry never counts twice and an outage shorter than the budget
+  loses nothing. Replies and error frames are matched to their request by
+  ``request_id``, so concurrent requests on one connection each get their own answer.
+- With an ``outbox`` (a SQLite file, :mod:`leaderboard_client.outbox`) each submit is on
+  disk before it is first sent and removed once acked or refused for good; on open, the
+  messages a previous process left there are sent again with their original ids.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -50,12 +58,15 @@ from leaderboard_client.errors import (
     error_from_handshake,
     is_gateway_error,
 )
+from leaderboard_client.outbox import Outbox
 from leaderboard_client.submissions import Ack, batch_message, new_submission_id, submit_message
 from leaderboard_client.tracking import Outcome, ViewState, ViewTracker
 
 log = logging.getLogger("leaderboard.client")
 
 MAX_MESSAGE_BYTES = 2**20
+SUBMIT_BUDGET_S = 120.0
+"""How long a submit keeps retrying by default: longer than an Aurora failover."""
 
 
 class Subscription:
@@ -160,6 +171,8 @@ class LeaderboardClient:
         min_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
         max_pending_states: int = 1024,
+        submit_budget_s: float = SUBMIT_BUDGET_S,
+        outbox: str | Path | Outbox | None = None,
     ) -> None:
         self.url = url
         sep = "&" if "?" in url else "?"
@@ -168,6 +181,9 @@ class LeaderboardClient:
         self.open_timeout_s = open_timeout_s
         self.min_backoff_s, self.max_backoff_s = min_backoff_s, max_backoff_s
         self.max_pending_states = max_pending_states
+        self.submit_budget_s = submit_budget_s
+        self.outbox = Outbox(outbox) if isinstance(outbox, str | Path) else outbox
+        self._replay: asyncio.Task[list[Ack]] | None = None
         self.reconnects = 0
         self._ws: ClientConnection | None = None
         self._ready = asyncio.Event()  # set while connected, and once failed or closed
@@ -212,6 +228,8 @@ class LeaderboardClient:
         self._ws = await self._dial()
         self._ready.set()
         self._reader = asyncio.create_task(self._read_forever(), name="leaderboard-client")
+        if self.outbox is not None:
+            self._replay = self._spawn(self._replay_outbox())
 
     async def close(self) -> None:
         """Close the socket; pending requests fail with ConnectionLost, iterations end."""
@@ -229,6 +247,8 @@ class LeaderboardClient:
                 sub._end()
         self._views.clear()
         self._ready.set()
+        if self.outbox is not None:
+            self.outbox.close()
 
     async def _dial(self) -> ClientConnection:
         try:
@@ -295,19 +315,22 @@ class LeaderboardClient:
         player: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         submission_id: str | None = None,
-        retries: int = 3,
+        retries: int | None = None,
+        budget_s: float | None = None,
     ) -> Ack:
         """Submit one score (for the token's player, or ``player`` with the server role).
 
         Acked after commit. Retries resend the same submission id, so the service applies
         the score once; the ack of a retry that hit an applied submission has
-        ``replayed=True``.
+        ``replayed=True``. Retries go on for ``budget_s`` (default: the client's
+        ``submit_budget_s``), or at most ``retries`` times when given; then the last error
+        is raised (the submit stays in the outbox, if there is one).
         """
         message = submit_message(
             board, score, submission_id=submission_id or new_submission_id(), player=player,
             metadata=metadata,
         )  # fmt: skip
-        return await self._with_retry(message, retries)
+        return await self._submit(message, retries, budget_s)
 
     async def submit_batch(
         self,
@@ -315,27 +338,80 @@ class LeaderboardClient:
         scores: Sequence[tuple[str, int]],
         *,
         submission_id: str | None = None,
-        retries: int = 3,
+        retries: int | None = None,
+        budget_s: float | None = None,
     ) -> Ack:
         """Submit ``(player, score)`` pairs (server role): all or nothing, acked after commit."""
         message = batch_message(board, scores, submission_id=submission_id or new_submission_id())
-        return await self._with_retry(message, retries)
+        return await self._submit(message, retries, budget_s)
 
-    async def _with_retry(self, message: dict[str, Any], retries: int) -> Ack:
-        for attempt in range(retries + 1):
+    async def _submit(
+        self, message: dict[str, Any], retries: int | None, budget_s: float | None
+    ) -> Ack:
+        if self.outbox is not None:
+            await self.outbox.put(message)
+        try:
+            ack = Ack.of(await self._with_retry(message, retries, budget_s))
+        except ServerError as exc:
+            if self.outbox is not None and not exc.retryable:
+                await self.outbox.done(message["submission_id"])  # it would never succeed
+            raise
+        if self.outbox is not None:
+            await self.outbox.done(message["submission_id"])
+        return ack
+
+    async def _with_retry(
+        self, message: dict[str, Any], retries: int | None, budget_s: float | None
+    ) -> dict[str, Any]:
+        """The reply to ``message``, sent again on every retryable failure until the budget
+        (or ``retries``) is spent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.submit_budget_s if budget_s is None else budget_s)
+        attempt = 0
+        while True:
+            left = deadline - loop.time()
             try:
-                return Ack.of(await self._request(message))
+                return await self._request(
+                    message, timeout=max(0.01, min(self.request_timeout_s, left))
+                )
             except (ConnectionLost, RequestTimeout, ServerError) as exc:
                 retryable = not isinstance(exc, ServerError) or exc.retryable
-                if not retryable or attempt == retries or self._closing or self._failure:
+                if not retryable or self._closing or self._failure:
                     raise
-                log.info("submit %s: retrying after %r", message["submission_id"], exc)
-                await asyncio.sleep(self._backoff(attempt))
-        raise AssertionError("unreachable")
+                delay = self._backoff(attempt)
+                if isinstance(exc, ServerError) and exc.retry_after_ms:
+                    delay = max(delay, exc.retry_after_ms / 1000 * (1 + random.random() / 4))
+                attempt += 1
+                if (retries is not None and attempt > retries) or loop.time() + delay >= deadline:
+                    raise
+                log.info("%s %s: retrying in %.2f s after %r", message.get("action"),
+                         message.get("submission_id", ""), delay, exc)  # fmt: skip
+                await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.max_backoff_s, self.min_backoff_s * 2.0**attempt)
         return base * (0.5 + random.random() / 2)
+
+    async def _replay_outbox(self) -> list[Ack]:
+        """Send again what a previous process left in the outbox, with the original ids."""
+        assert self.outbox is not None
+        acks: list[Ack] = []
+        for message in await self.outbox.pending():
+            try:
+                acks.append(await self._submit(message, None, None))
+            except LeaderboardError as exc:
+                log.warning("outbox submit %s not acked: %r", message.get("submission_id"), exc)
+        return acks
+
+    async def flush_outbox(self) -> list[Ack]:
+        """Wait for the replay of the outbox that :meth:`open` started (the acks of the
+        submits a previous process left unacked), then send again anything still pending
+        (submits that ran out of their budget); their acks, oldest first."""
+        if self.outbox is None:
+            return []
+        acks = await self._replay if self._replay is not None else []
+        self._replay = None
+        return [*acks, *await self._replay_outbox()]
 
     # --- views --------------------------------------------------------------------
 
@@ -380,8 +456,19 @@ class LeaderboardClient:
             elif state is not None:
                 sub._push(state)  # the view's current state, for the new consumer only
 
-        await self._request(message, on_reply=adopt)
-        return adopted[0]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.request_timeout_s
+        attempt = 0
+        while True:
+            try:
+                await self._request(message, on_reply=adopt)
+                return adopted[0]
+            except ServerError as exc:  # overloaded, rate limited, the database down
+                delay = max(self._backoff(attempt), (exc.retry_after_ms or 0) / 1000)
+                if not exc.retryable or self._failure or loop.time() + delay >= deadline:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
 
     async def _release(self, view: _View, sub: Subscription) -> None:
         view.consumers.discard(sub)

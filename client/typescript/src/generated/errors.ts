@@ -58,6 +58,20 @@ export class NotFoundError extends ClientError {
   static override readonly retryable: boolean = false;
 }
 
+/** A dependency is down or overloaded; retry later. Status 503; the class of every code of kind Unavailable and of the code `unavailable`. */
+export class UnavailableError extends InternalError {
+  static override readonly status: number = 503;
+  static override readonly code: string = "unavailable";
+  static override readonly retryable: boolean = true;
+}
+
+/** The service holds as much work as it may and refused this before doing any; retry after `retry_after_ms`. Status 503; the class of every code of kind Overloaded and of the code `overloaded`. */
+export class OverloadedError extends UnavailableError {
+  static override readonly status: number = 503;
+  static override readonly code: string = "overloaded";
+  static override readonly retryable: boolean = true;
+}
+
 /** Something is over a size limit. Status 413; the class of every code of kind PayloadTooLarge and of the code `too_large`. */
 export class PayloadTooLargeError extends BadRequestError {
   static override readonly status: number = 413;
@@ -65,18 +79,18 @@ export class PayloadTooLargeError extends BadRequestError {
   static override readonly retryable: boolean = false;
 }
 
+/** This connection sends messages faster than its limit; retry after `retry_after_ms`. Status 429; the class of every code of kind RateLimited and of the code `rate_limited`. */
+export class RateLimitedError extends ClientError {
+  static override readonly status: number = 429;
+  static override readonly code: string = "rate_limited";
+  static override readonly retryable: boolean = true;
+}
+
 /** No valid bearer token. Status 401; the class of every code of kind Unauthorized and of the code `unauthorized`. */
 export class UnauthorizedError extends ClientError {
   static override readonly status: number = 401;
   static override readonly code: string = "unauthorized";
   static override readonly retryable: boolean = false;
-}
-
-/** A dependency is down or overloaded; retry later. Status 503; the class of every code of kind Unavailable and of the code `unavailable`. */
-export class UnavailableError extends InternalError {
-  static override readonly status: number = 503;
-  static override readonly code: string = "unavailable";
-  static override readonly retryable: boolean = true;
 }
 
 /** `invalid_json` (400): The message is empty, not JSON, or nested too deeply. */
@@ -513,6 +527,13 @@ export class DatabaseErrorError extends UnavailableError {
   static override readonly retryable: boolean = true;
 }
 
+/** `database_timeout` (503, retryable): The database did not answer in time; retry later. */
+export class DatabaseTimeoutError extends UnavailableError {
+  static override readonly code: string = "database_timeout";
+  static override readonly status: number = 503;
+  static override readonly retryable: boolean = true;
+}
+
 /** `jwks_unavailable` (503, retryable): The identity provider's keys cannot be fetched; retry later. */
 export class JwksUnavailableError extends UnavailableError {
   static override readonly code: string = "jwks_unavailable";
@@ -594,12 +615,15 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ServerError>> = {
   board_exists: BoardExistsError,
   season_exists: SeasonExistsError,
   submission_conflict: SubmissionConflictError,
+  rate_limited: RateLimitedError,
   internal: InternalError,
   authorizer_failure: AuthorizerFailureError,
   misconfigured: MisconfiguredError,
   unavailable: UnavailableError,
   database_unreachable: DatabaseUnreachableError,
   database_error: DatabaseErrorError,
+  database_timeout: DatabaseTimeoutError,
+  overloaded: OverloadedError,
   jwks_unavailable: JwksUnavailableError,
   secret_unavailable: SecretUnavailableError,
   gone: ConnectionGoneError,
@@ -607,9 +631,11 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ServerError>> = {
 
 /** The kind classes by status, most specific first, for codes this client does not know. */
 export const KIND_CLASSES: readonly (typeof ServerError)[] = [
-  UnavailableError,
   UnauthorizedError,
+  RateLimitedError,
   PayloadTooLargeError,
+  OverloadedError,
+  UnavailableError,
   NotFoundError,
   MethodNotAllowedError,
   ForbiddenError,
