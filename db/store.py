@@ -13,7 +13,7 @@ stream with a higher seq and carry full state, so applying them again is harmles
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -336,6 +336,7 @@ async def create_pool(
     min_size: int = 1,
     max_size: int = 10,
     proxy: bool = False,
+    password: Callable[[], str] | None = None,
 ) -> asyncpg.Pool:
     """An asyncpg pool with the store's codecs.
 
@@ -344,11 +345,14 @@ async def create_pool(
     no statement cache: every statement is the unnamed one, which lasts one query, instead
     of a named prepared statement per query. The store's other session-level habits are off
     everywhere: no reset query on release, no ``SET``, transaction-scoped advisory locks.
+
+    ``password``: called for every new connection (an IAM token, ``aws.rds_auth``).
     """
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        password=password,
         init=_init_connection,
         reset=_keep_session,
         statement_cache_size=0 if proxy else 100,
@@ -374,11 +378,19 @@ class Store:
         self.settings = settings
 
     @classmethod
-    async def open(cls, settings: Settings, *, dsn: str, reader_dsn: str | None = None) -> Store:
-        """Open the pools; ``settings.db_proxy`` turns the statement cache off."""
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        dsn: str,
+        reader_dsn: str | None = None,
+        passwords: Callable[[str], Callable[[], str]] | None = None,
+    ) -> Store:
+        """Open the pools; ``passwords(dsn)``, when given, is each pool's password callable
+        (IAM tokens), and ``settings.db_proxy`` turns the statement cache off."""
         pool = await create_pool(
             dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
-            proxy=settings.db_proxy,
+            proxy=settings.db_proxy, password=passwords(dsn) if passwords else None,
         )  # fmt: skip
         reader = None
         if reader_dsn and reader_dsn != dsn:
@@ -386,7 +398,7 @@ class Store:
             # reads a failover to the primary (rest.reads), not the whole cold start
             reader = await create_pool(
                 reader_dsn, min_size=0, max_size=settings.db_pool_max,
-                proxy=settings.db_proxy,
+                proxy=settings.db_proxy, password=passwords(reader_dsn) if passwords else None,
             )  # fmt: skip
         return cls(pool, settings=settings, read_pool=reader)
 
