@@ -3,6 +3,8 @@
 leaderboard up [--demo]              the local service (embedded PostgreSQL + replica)
 leaderboard token --player alice     mint a development token
 leaderboard migrate --dsn DSN        apply migrations to any PostgreSQL
+leaderboard smoke --ws URL --rest URL --token JWT
+                                     check a deployment end to end (exit 1 on a mismatch)
 
 Installed distributions add subcommands through ``leaderboard.commands`` entry points
 (each a function given the subparsers): the benchmarks add ``leaderboard bench``.
@@ -56,9 +58,11 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+    # a token without a player (server, spectator, admin) still needs a subject
+    subject = args.subject or (None if args.player else f"dev-{args.role}")
     print(mint_token(
         secret=secret, player_id=args.player, role=args.role, issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience, ttl_s=args.ttl,
+        audience=settings.jwt_audience, ttl_s=args.ttl, subject=subject,
     ))  # fmt: skip
     return 0
 
@@ -86,6 +90,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from runtime.smoke import SmokeTarget, smoke
+
+    target = SmokeTarget(
+        ws_url=args.ws, rest_url=args.rest, token=args.token, admin_token=args.admin_token,
+        board=args.board, timeout_s=args.timeout,
+    )  # fmt: skip
+    report = asyncio.run(smoke(target))
+    passed = sum(ok for _, ok, _ in report.checks)
+    print(f"smoke: {passed} passed, {len(report.checks) - passed} failed")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leaderboard",
@@ -110,11 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", default="player", choices=["player", "server", "spectator", "admin"]
     )
     token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
+    token.add_argument(
+        "--subject", default=None, help="the token's subject (default: the player, else dev-ROLE)"
+    )
     token.set_defaults(func=cmd_token)
 
     migrate = sub.add_parser("migrate", help="apply migrations to a PostgreSQL")
     migrate.add_argument("--dsn", required=True)
     migrate.set_defaults(func=cmd_migrate)
+
+    check = sub.add_parser(
+        "smoke",
+        help="subscribe, submit, and check the push and REST against any deployment",
+        description="Exits 0 only if every check passes (runtime/smoke.py says which).",
+    )
+    check.add_argument("--ws", required=True, help="WebSocket URL (wss://.../dev, ws://.../local)")
+    check.add_argument("--rest", required=True, help="REST base URL (the paths are /v1/...)")
+    check.add_argument("--token", required=True, help="a JWT with role server")
+    check.add_argument("--admin-token", default=None, help="a JWT with role admin, to create "
+                       "the board if it does not exist")  # fmt: skip
+    check.add_argument("--board", default="smoke", help="the board to use (default: smoke)")
+    check.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole run")
+    check.set_defaults(func=cmd_smoke)
 
     for command in entry_points(group=COMMANDS_GROUP):
         command.load()(sub)
