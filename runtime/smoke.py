@@ -128,7 +128,11 @@ class Smoke:
             async with created:
                 self._check("create board", created.status in (200, 201, 409),
                             f"POST /v1/boards -> {created.status}")  # fmt: skip
+            # REST reads come from a reader, which may not have the new board yet
             status, body = await self._get(http, url)
+            while status == 404:
+                await asyncio.sleep(0.2)
+                status, body = await self._get(http, url)
         self._check("board", status == 200, f"GET /v1/boards/{self.target.board} -> {status} "
                     f"{'' if status == 200 else body}")  # fmt: skip
 

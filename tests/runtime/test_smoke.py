@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import sys
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,11 +69,22 @@ async def leaderboard_up(data_dir: Path, port: int, env: dict[str, str]) -> Asyn
             drain.cancel()
 
 
-async def test_smoke_passes_against_leaderboard_up(tmp_path: Path) -> None:
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory outside pytest's tmp tree: another pytest starting on this machine
+    resets that tree to 0700, which the embedded server's own user could then not enter."""
+    root = Path(tempfile.mkdtemp(prefix="lb-smoke-"))
+    try:
+        yield root / "var"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_smoke_passes_against_leaderboard_up(data_dir: Path) -> None:
     """``leaderboard smoke`` exits 0 against ``leaderboard up``: the board is created with an
     admin token, the push and both REST reads agree with the ack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
-    data_dir, port = tmp_path / "var", _free_port()
+    port = _free_port()
     tokens = {}
     for role in ("server", "admin"):
         code, out = await _run("--data-dir", str(data_dir), "token", "--role", role, env=env)
