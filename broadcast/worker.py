@@ -69,6 +69,10 @@ BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT l.sort_order, l.season, l.season_no FROM lb_ladder l
  WHERE l.board_id = $1 AND l.season = l.current_season"""
+# How long the oldest event a round just pushed waited since its writer created it.
+PUSH_LAG_MS: Final = """
+SELECT extract(epoch FROM clock_timestamp() - min(created_at)) * 1000
+  FROM lb_event WHERE board_id = $1 AND seq > $2 AND seq <= $3"""
 LAGGING_BOARDS: Final = """
 SELECT b.board_id FROM lb_board b
   LEFT JOIN lb_feed_cursor c ON c.board_id = b.board_id AND c.consumer = $1
@@ -85,6 +89,7 @@ class RoundReport:
     deferred_until: float | None = None  # epoch seconds of the earliest deferred view
     send_s: float = 0.0  # wall time of handing this round's frames to the sender
     settled: bool = True  # no writer was in flight when the round sequenced the board
+    lag_ms: float | None = None  # the oldest pushed event's age at the send, if any
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ class Broadcaster:
             # the round with the most frames: its fan-out rate is frames / send_s
             "peak_frames": peak.frames if peak else 0,
             "peak_send_s": round(peak.send_s, 6) if peak else 0.0,
+            "lag_ms": [r.lag_ms for r in reports if r.lag_ms is not None],
         }
 
     async def deliver_shard(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,6 +272,9 @@ class Broadcaster:
             gone = await self.sender.send_many(frames) if frames else []
             report.send_s = time.perf_counter() - sent_at
             report.frames, report.gone, report.seq = len(frames), list(gone), upto
+            if fresh:
+                lag = await conn.fetchval(PUSH_LAG_MS, board, cursor, upto)
+                report.lag_ms = float(lag) if lag is not None else None
             if moved:
                 self._warm.pop(board)  # in doubt until the commit
                 subs = [moved.get(s.key, s) for s in subs]
