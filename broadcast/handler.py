@@ -31,6 +31,7 @@ async def _run(broadcaster: Broadcaster, event: dict[str, Any]) -> dict[str, Any
     result = await broadcaster.handle(event)
     if event.get("source") != "fanout":  # a shard's run pushes no event of its own
         print(emf_record(stage=broadcaster.settings.stage, lag_ms=result["lag_ms"],
+                         wakeup_failures=result["wakeup_failures"],
                          timestamp_ms=int(time.time() * 1000)), flush=True)  # fmt: skip
     return result
 

@@ -17,30 +17,36 @@ from typing import Final
 NAMESPACE: Final = "Leaderboard"
 """Must equal ``infra.config.METRICS_NAMESPACE``; a test checks it."""
 LAG_METRIC: Final = "BroadcastLagMs"
+WAKEUP_FAILURES_METRIC: Final = "WakeupFailures"
+"""Aurora wake-ups that failed since the previous sweep (reported by the sweep only)."""
 EMF_MAX_VALUES: Final = 100
 """EMF's limit on the values of one metric in one record."""
 
 
-def emf_record(*, stage: str, lag_ms: Sequence[float], timestamp_ms: int) -> str:
-    """One EMF log line: the run's lags (0 when it pushed nothing), dimension ``Stage``."""
-    values = [round(v, 3) for v in lag_ms][-EMF_MAX_VALUES:] or [0.0]
-    return json.dumps(
-        {
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": NAMESPACE,
-                        "Dimensions": [["Stage"]],
-                        "Metrics": [{"Name": LAG_METRIC, "Unit": "Milliseconds"}],
-                    }
-                ],
-            },
-            "Stage": stage,
-            LAG_METRIC: values,
-        },
-        separators=(",", ":"),
-    )
+def emf_record(
+    *,
+    stage: str,
+    lag_ms: Sequence[float],
+    timestamp_ms: int,
+    wakeup_failures: int | None = None,
+) -> str:
+    """One EMF log line: the run's lags (0 when it pushed nothing) and, from a sweep, the
+    failed wake-ups it counted; dimension ``Stage``."""
+    metrics: list[dict[str, str]] = [{"Name": LAG_METRIC, "Unit": "Milliseconds"}]
+    record: dict[str, object] = {
+        "Stage": stage,
+        LAG_METRIC: [round(v, 3) for v in lag_ms][-EMF_MAX_VALUES:] or [0.0],
+    }
+    if wakeup_failures is not None:
+        metrics.append({"Name": WAKEUP_FAILURES_METRIC, "Unit": "Count"})
+        record[WAKEUP_FAILURES_METRIC] = wakeup_failures
+    aws = {
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [
+            {"Namespace": NAMESPACE, "Dimensions": [["Stage"]], "Metrics": metrics}
+        ],
+    }
+    return json.dumps({"_aws": aws, **record}, separators=(",", ":"))
 
 
-__all__ = ["LAG_METRIC", "NAMESPACE", "emf_record"]
+__all__ = ["LAG_METRIC", "NAMESPACE", "WAKEUP_FAILURES_METRIC", "emf_record"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from broadcast.metrics import LAG_METRIC, NAMESPACE, emf_record
+from broadcast.metrics import LAG_METRIC, NAMESPACE, WAKEUP_FAILURES_METRIC, emf_record
 from broadcast.worker import Broadcaster
 from core.boards import BoardSpec
 from core.ranking import ScoreInput
 from core.settings import Settings
 from db.services import open_services
 from infra.config import BROADCAST_LAG_METRIC, METRICS_NAMESPACE
+from infra.config import WAKEUP_FAILURES_METRIC as ALARMED
 from tests.connect.test_routes import RecordingSender
 
 
@@ -29,11 +30,16 @@ def test_a_record_is_embedded_metric_format() -> None:
     many = json.loads(emf_record(stage="dev", lag_ms=[float(i) for i in range(150)],
                                  timestamp_ms=0))  # fmt: skip
     assert len(many[LAG_METRIC]) == 100
+    swept = json.loads(emf_record(stage="dev", lag_ms=[], timestamp_ms=0, wakeup_failures=3))
+    names = [m["Name"] for m in swept["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert names == [LAG_METRIC, WAKEUP_FAILURES_METRIC] and WAKEUP_FAILURES_METRIC == ALARMED
+    assert swept[WAKEUP_FAILURES_METRIC] == 3
 
 
 async def test_a_round_that_pushes_reports_its_lag(database_dsn: str, settings: Settings) -> None:
     """A wake-up whose round pushes events reports how old the oldest one was; a sweep with
-    nothing to push reports none (the record then says 0)."""
+    nothing to push reports none (the record then says 0), and the failed wake-ups it
+    counted."""
     svc = await open_services(settings, dsn=database_dsn, sender=RecordingSender())
     try:
         await svc.store.create_board(BoardSpec(id="lagged"))
@@ -42,6 +48,6 @@ async def test_a_round_that_pushes_reports_its_lag(database_dsn: str, settings: 
         woken = await broadcaster.handle({"source": "postgres", "board": "lagged"})
         assert len(woken["lag_ms"]) == 1 and 0 <= woken["lag_ms"][0] < 60_000
         swept = await broadcaster.handle({"source": "sweep"})
-        assert swept["lag_ms"] == []
+        assert swept["lag_ms"] == [] and swept["wakeup_failures"] == 0
     finally:
         await svc.close()
