@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.api import CustomDomains, RestFrontDoor, WebSocketFrontDoor
 from infra.compute import Functions, Migration, ScheduledJobs
-from infra.config import Fn, StageConfig
+from infra.config import APP_DATABASE_USER, Fn, StageConfig
 from infra.database import Database
 from infra.nag import acknowledge, finding_for
 from infra.network import Network
@@ -126,6 +126,7 @@ class LeaderboardStack(Stack):
             properties={
                 "Stage": config.stage,
                 "BroadcasterFunctionArn": functions[Fn.BROADCASTER].function_arn,
+                "AppDatabaseUser": APP_DATABASE_USER,
             },
             after=[database.cluster, egress.internet_connectivity_established],
             log_retention=retention,

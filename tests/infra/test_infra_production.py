@@ -89,6 +89,13 @@ def test_the_proxy_authenticates_with_iam_end_to_end(dev: Synthesized) -> None:
     )  # fmt: skip
 
 
+def test_the_migrations_create_the_app_role(dev: Synthesized) -> None:
+    """The migration custom resource is told the app role to create and grant."""
+    dev.template.has_resource_properties(
+        "Custom::LeaderboardMigrations", {"AppDatabaseUser": APP_DATABASE_USER}
+    )
+
+
 @pytest.mark.parametrize("fn", [fn for fn in Fn if fn not in (Fn.AUTHORIZER, Fn.MIGRATE)])
 def test_database_functions_hold_no_password(dev: Synthesized, fn: Fn) -> None:
     """A function behind the proxy connects as the app role with IAM (rds-db:connect on the
