@@ -359,6 +359,7 @@ def test_the_pipeline_lints_errors_deploys_the_tested_assembly_and_smokes_dev() 
         assert f"cdk deploy --app cdk.out/{stage}" in steps
         assert "cdk synth" not in steps
     assert "leaderboard smoke --ws" in _steps("deploy-dev")
+    assert "--admin-token" in _steps("deploy-dev")  # the smoke board may not exist yet
     assert jobs["deploy-prod"]["needs"] == "deploy-dev"
     assert jobs["deploy-prod"]["environment"] == "prod"
     arm = jobs["asset-arm64"]
