@@ -4,6 +4,7 @@
 - :mod:`aws.connections`: the one ``@connections`` client, SigV4 with retries
   (:class:`~core.ports.Sender`), used by every function that posts to a connection;
 - :mod:`aws.invoke`: Lambda ``Invoke`` as the broadcaster's :class:`~core.ports.Waker`;
+- :mod:`aws.rds_auth`: IAM authentication tokens for RDS Proxy, one per new connection;
 - :mod:`aws.lambdas`: one event loop per Lambda container and the services built on it.
 
 Nothing here knows the database; :func:`db.services.open_services` builds these adapters

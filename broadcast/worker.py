@@ -51,7 +51,7 @@ from core.feed import ChangeEvent
 from core.ids import ConnectionId
 from core.protocol import UpdateFrame, ViewEntry, view_entry
 from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
-from db import feed
+from db import feed, lease
 from db.compaction import compact, vacuum_deltas
 from db.connections import Subscription
 from db.errors import translated
@@ -65,10 +65,18 @@ CONSUMER: Final = "broadcaster"
 UNSETTLED_PAUSE_S: Final = 0.002
 UNSETTLED_PAUSE_MAX_S: Final = 0.05
 UNSETTLED_WAIT_S: Final = 5.0
+# A drain holds its board's lease (db/lease.py) with one write at most this often; the
+# lease (lb_wake_lease(), 1 s by default) must be well above it.
+LEASE_EXTEND_S: Final = 0.1
+LINGER_POLL_S: Final = 0.01
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
 SELECT l.sort_order, l.season, l.season_no FROM lb_ladder l
  WHERE l.board_id = $1 AND l.season = l.current_season"""
+# How long the oldest event a round just pushed waited since its writer created it.
+PUSH_LAG_MS: Final = """
+SELECT extract(epoch FROM clock_timestamp() - min(created_at)) * 1000
+  FROM lb_event WHERE board_id = $1 AND seq > $2 AND seq <= $3"""
 LAGGING_BOARDS: Final = """
 SELECT b.board_id FROM lb_board b
   LEFT JOIN lb_feed_cursor c ON c.board_id = b.board_id AND c.consumer = $1
@@ -85,6 +93,7 @@ class RoundReport:
     deferred_until: float | None = None  # epoch seconds of the earliest deferred view
     send_s: float = 0.0  # wall time of handing this round's frames to the sender
     settled: bool = True  # no writer was in flight when the round sequenced the board
+    lag_ms: float | None = None  # the oldest pushed event's age at the send, if any
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ class Broadcaster:
         self.clock = clock
         self.on_round = on_round
         self._warm: dict[str, _Warm] = {}
+        self._held: dict[str, tuple[float, bool]] = {}  # board -> (extended at, leased)
         self.window_s = self.settings.conflation_ms / 1000
 
     async def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,6 +169,7 @@ class Broadcaster:
         ``{"source": "fanout", "shard": ...}`` (part of a large fan-out handed over)."""
         if event.get("source") == "fanout":
             return await self.deliver_shard(event["shard"])
+        failures = None
         if event.get("board"):
             boards = [str(event["board"])]
         else:
@@ -169,6 +180,7 @@ class Broadcaster:
                 events_older_than=timedelta(seconds=self.settings.outbox_retention_s),
                 submissions_older_than=timedelta(seconds=self.settings.submission_retention_s),
             )
+            failures = await lease.take_failures(self.store.pool)
         reports = []
         for board in boards:
             reports.extend(await self.drain(board))
@@ -182,6 +194,9 @@ class Broadcaster:
             # the round with the most frames: its fan-out rate is frames / send_s
             "peak_frames": peak.frames if peak else 0,
             "peak_send_s": round(peak.send_s, 6) if peak else 0.0,
+            "lag_ms": [r.lag_ms for r in reports if r.lag_ms is not None],
+            # the sweep's count of Aurora wake-ups that failed since the last sweep
+            "wakeup_failures": failures,
         }
 
     async def deliver_shard(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,25 +215,70 @@ class Broadcaster:
 
     async def drain(self, board: str, *, max_rounds: int = 200) -> list[RoundReport]:
         """Run rounds until the board's feed is handled, no writer was in flight and no view
-        is deferred (bounded: a writer stuck in flight is the sweep's to pick up)."""
+        is deferred (bounded: a writer stuck in flight is the sweep's to pick up).
+
+        Each round first holds the board's lease, so no writer wakes another broadcaster
+        while this one drains (db/lease.py); the drain ends by letting it go."""
         reports: list[RoundReport] = []
         gap_s = self.settings.broadcast_round_ms / 1000
         for _ in range(max_rounds):
             started = time.monotonic()
+            await self._hold(board)
             report = await self.round(board)
             reports.append(report)
             if self.on_round is not None:
                 self.on_round(report)
             if report.events == 0 and report.deferred_until is None:
-                if report.settled or not await self._await_writers(board, report.seq):
+                if report.settled:
+                    if await self._lapse(board, report.seq):
+                        continue
                     break
-                continue
+                if await self._await_writers(board, report.seq):
+                    continue
+                await self._release(board)  # a writer stuck in flight: the sweep's
+                break
             pause = gap_s - (time.monotonic() - started)
             if report.events == 0 and report.deferred_until is not None:
                 pause = max(pause, report.deferred_until - self.clock())
             if pause > 0:
                 await asyncio.sleep(pause)
         return reports
+
+    async def _hold(self, board: str) -> bool:
+        """Extend the board's lease, at most once per ``LEASE_EXTEND_S``; whether the board
+        is woken from the database at all (it has a lease)."""
+        now = time.monotonic()
+        extended_at, leased = self._held.get(board, (-LEASE_EXTEND_S, False))
+        if now - extended_at >= LEASE_EXTEND_S:
+            leased = await lease.extend(self.store.pool, board)
+            self._held[board] = (now, leased)
+        return leased
+
+    async def _release(self, board: str) -> None:
+        self._held.pop(board, None)
+        await lease.release(self.store.pool, board)
+
+    async def _lapse(self, board: str, seq: int) -> bool:
+        """The drain found nothing more: True if it should go on after all.
+
+        A board woken from the database first lingers one conflation window, holding its
+        lease, in case its writers are only pausing (each wake-up ends with a window with
+        no invoke, not one invoke per burst). Then the lease goes, and the board is looked
+        at once more: a writer that saw the lease held made no wake-up of its own."""
+        pool = self.store.pool
+        if await self._hold(board):
+            lingered = 0.0
+            while lingered < self.window_s:
+                await asyncio.sleep(LINGER_POLL_S)
+                lingered += LINGER_POLL_S
+                await self._hold(board)
+                if (await feed.sequence(pool, board)).seq > seq:
+                    return True
+        await self._release(board)
+        sequenced = await feed.sequence(pool, board)
+        if sequenced.seq > seq:
+            return True
+        return not sequenced.settled and await self._await_writers(board, seq)
 
     async def _await_writers(self, board: str, seq: int) -> bool:
         """A writer of the board is in flight and nothing new is numbered: poll the
@@ -229,6 +289,7 @@ class Broadcaster:
         while waited < UNSETTLED_WAIT_S:
             await asyncio.sleep(pause)
             waited += pause
+            await self._hold(board)
             sequenced = await feed.sequence(self.store.pool, board)
             if sequenced.seq > seq or sequenced.settled:
                 return True
@@ -266,6 +327,9 @@ class Broadcaster:
             gone = await self.sender.send_many(frames) if frames else []
             report.send_s = time.perf_counter() - sent_at
             report.frames, report.gone, report.seq = len(frames), list(gone), upto
+            if fresh:
+                lag = await conn.fetchval(PUSH_LAG_MS, board, cursor, upto)
+                report.lag_ms = float(lag) if lag is not None else None
             if moved:
                 self._warm.pop(board)  # in doubt until the commit
                 subs = [moved.get(s.key, s) for s in subs]

@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     db_secret_arn: str | None = Field(
         default=None, description="AWS: Secrets Manager secret holding the database credentials."
     )
+    db_iam_user: str | None = Field(
+        default=None,
+        description="AWS: connect as this database role with an IAM token (RDS Proxy), "
+        "generated per new connection; no password is read.",
+    )
+    db_proxy: bool = Field(
+        default=False,
+        description="Connections go through RDS Proxy: no named prepared statements "
+        "(asyncpg's statement cache off), so no session is pinned.",
+    )
     db_pool_min: int = 1
     db_pool_max: int = 10
     data_dir: str = Field(

@@ -10,8 +10,9 @@ invariant holds in every snapshot:
 After a fold, ``cnt`` is exact for the compactor's snapshot, which lets it split an
 oversized bucket at the right keys by walking only that bucket's index range, and
 merge a nearly empty bucket into its predecessor. Blocks (runs of buckets) are split
-the same way when they hold too many buckets. One compactor per ladder at a time
-(a session try-lock: a busy ladder is skipped, not waited for). Correctness never depends on
+the same way when they hold too many buckets. One compactor per ladder at a time: the
+first statement of its transaction takes a transaction-scoped try-lock, which RDS Proxy
+does not pin (a busy ladder is skipped, not waited for). Correctness never depends on
 compaction running; only read cost does.
 """
 
@@ -35,8 +36,7 @@ COMPACT_LOCK: Final = 19523
 
 Key = tuple[int, datetime, str]
 
-TRY_LOCK: Final = "SELECT pg_try_advisory_lock($1, $2)"
-UNLOCK: Final = "SELECT pg_advisory_unlock($1, $2)"
+TRY_LOCK: Final = "SELECT pg_try_advisory_xact_lock($1, $2)"
 
 SEASONS_WITH_DELTAS: Final = "SELECT DISTINCT season_no FROM lb_rank_delta"
 
@@ -191,17 +191,21 @@ async def vacuum_deltas(
 async def compact(pool: asyncpg.Pool, season_no: int) -> CompactionReport:
     """Fold one ladder's deltas and rebalance the buckets it touched.
 
-    The per-ladder lock is taken before the REPEATABLE READ transaction begins, so the
-    transaction's snapshot is taken after any previous compactor committed.
+    The per-ladder lock is the first statement of the REPEATABLE READ transaction, so the
+    snapshot is taken just before the lock: a compactor that committed in between leaves
+    this one a snapshot older than its fold. Every compactor that did anything deleted
+    deltas this snapshot still sees, so this one's fold then fails to serialize, and the
+    ladder is reported skipped: the other compactor has just done the work.
     """
+    skipped = CompactionReport(season_no, 0, 0, 0, 0, skipped=True)
     async with translated(), pool.acquire() as conn:
-        if not await conn.fetchval(TRY_LOCK, COMPACT_LOCK, season_no):
-            return CompactionReport(season_no, 0, 0, 0, 0, skipped=True)
         try:
             async with conn.transaction(isolation="repeatable_read"):
+                if not await conn.fetchval(TRY_LOCK, COMPACT_LOCK, season_no):
+                    return skipped
                 return await _compact_locked(conn, season_no)
-        finally:
-            await conn.execute(UNLOCK, COMPACT_LOCK, season_no)
+        except asyncpg.SerializationError:
+            return skipped
 
 
 async def _compact_locked(conn: asyncpg.Connection, season_no: int) -> CompactionReport:

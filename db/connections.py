@@ -38,6 +38,8 @@ DELETE_PREFIXED: Final = """
 WITH gone AS (DELETE FROM lb_connection WHERE left(connection_id, length($1)) = $1 RETURNING 1)
 SELECT count(*) FROM gone"""
 
+# change_no = DEFAULT draws the next number from the column's sequence: a nextval() in the
+# statement text would pin an RDS Proxy session (infra/README.md).
 UPSERT_SUBSCRIPTION: Final = """
 INSERT INTO lb_subscription (connection_id, view_id, board_id, season, kind, player_id, size,
                              last_seq, last_state)
@@ -45,7 +47,7 @@ SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb
  WHERE EXISTS (SELECT 1 FROM lb_connection WHERE connection_id = $1)
 ON CONFLICT (connection_id, view_id) DO UPDATE SET
     last_seq = excluded.last_seq, last_state = excluded.last_state,
-    change_no = nextval('lb_subscription_change')
+    change_no = DEFAULT
 RETURNING view_id"""
 DELETE_SUBSCRIPTION: Final = """
 DELETE FROM lb_subscription WHERE connection_id = $1 AND view_id = $2 RETURNING view_id"""

@@ -21,6 +21,7 @@ async def _migrate(properties: dict[str, Any]) -> dict[str, Any]:
     from aws.secrets import SecretsManagerReader
     from core.settings import Settings
     from db.migrate import migrate
+    from db.roles import grant_app_role
     from db.services import resolve_dsns
     from db.wakeup import install_aurora_wakeup
 
@@ -29,11 +30,18 @@ async def _migrate(properties: dict[str, Any]) -> dict[str, Any]:
     conn = await asyncpg.connect(dsns.primary)
     try:
         applied = await migrate(conn)
+        app_role = properties.get("AppDatabaseUser")
+        if app_role:
+            await grant_app_role(conn, str(app_role))
         arn = properties.get("BroadcasterFunctionArn")
         wakeup = await install_aurora_wakeup(conn, str(arn), settings.aws_region) if arn else False
     finally:
         await conn.close()
-    return {"Applied": ",".join(map(str, applied)) or "none", "AuroraWakeup": str(wakeup)}
+    return {
+        "Applied": ",".join(map(str, applied)) or "none",
+        "AppRole": str(app_role or "none"),
+        "AuroraWakeup": str(wakeup),
+    }
 
 
 def on_migrate_event(event: dict[str, Any], context: Any) -> dict[str, Any]:

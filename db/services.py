@@ -5,8 +5,10 @@ runtime get their :class:`Services` here, so a route, the broadcaster and a REST
 see the same store, connections and ports wherever they run. What differs between AWS
 and the local runtime is only which adapters are passed in:
 
-- on AWS nothing is passed: the database URLs come from settings, with the credentials
-  from Secrets Manager (``db_secret_arn``); frames go to the stage's ``@connections``
+- on AWS nothing is passed: the database URLs come from settings; the functions behind
+  RDS Proxy connect as ``db_iam_user`` with a fresh IAM token per connection
+  (``aws.rds_auth``), the migration function with the master secret from Secrets Manager
+  (``db_secret_arn``); frames go to the stage's ``@connections``
   (``ws_api_id``/``ws_stage``), with retries; the broadcaster wakes runs of itself
   through Lambda ``Invoke`` (``broadcast_function_name``). Those adapters live in
   ``aws/`` and are imported only here, and only when built;
@@ -19,7 +21,7 @@ Pools are opened here and closed by :meth:`Services.close`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -121,6 +123,14 @@ def _aws_sender(settings: Settings) -> Sender:
     return ConnectionsApiSender(endpoint_url=endpoint, region=settings.aws_region)
 
 
+def _aws_iam_passwords(settings: Settings) -> Callable[[str], Callable[[], str]] | None:
+    if not settings.db_iam_user:
+        return None
+    from aws.rds_auth import RdsIamAuth
+
+    return RdsIamAuth(user=settings.db_iam_user, region=settings.aws_region).password_for
+
+
 def _aws_waker(settings: Settings) -> Waker | None:
     if not settings.broadcast_function_name:
         return None
@@ -150,14 +160,16 @@ async def open_services(
     """
     if secrets is None and (settings.db_secret_arn or settings.cursor_secret_arn):
         secrets = _aws_secrets(settings)
+    passwords = None
     if dsn is None:
         dsns = resolve_dsns(settings, secrets)
         dsn, reader_dsn = dsns.primary, dsns.reader
+        passwords = _aws_iam_passwords(settings)
     if sender is None:
         sender = _aws_sender(settings)
     if waker is None:
         waker = _aws_waker(settings)
-    store = await Store.open(settings, dsn=dsn, reader_dsn=reader_dsn)
+    store = await Store.open(settings, dsn=dsn, reader_dsn=reader_dsn, passwords=passwords)
     connections = ConnectionStore(store.pool, ttl=timedelta(seconds=settings.connection_ttl_s))
     return Services(settings, store, connections, sender, waker, secrets)
 

@@ -13,7 +13,7 @@ stream with a higher seq and carry full state, so applying them again is harmles
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -91,7 +91,9 @@ COUNT_SEASONS: Final = "SELECT count(*) FROM lb_season WHERE board_id = $1"
 # Scores, times and metadata travel as text[] and are cast here: asyncpg knows text[] but
 # must look up any other array type (bigint[], timestamptz[], jsonb[]) with an introspection
 # query on each new connection, ~20 ms idle and 50 ms under load, which a cold Lambda paid
-# on its first submit and the local runtime once per pooled connection.
+# on its first submit and the local runtime once per pooled connection. asyncpg also wraps
+# that introspection in a session-level set_config('jit', ...), which pins an RDS Proxy
+# session (infra/README.md).
 SUBMIT: Final = """
 SELECT * FROM lb_submit($1, $2, $3, $4, $5::text[]::bigint[], $6::text[]::timestamptz[],
                         $7::text[]::jsonb[], $8)"""
@@ -268,13 +270,15 @@ SELECT player_id, sort_score, achieved_at FROM lb_entry
  WHERE season_no = $1 AND player_id = ANY($2::text[])"""
 COUNT_BEFORE_KEYS: Final = """
 SELECT k.i, lb_count_before($1, k.s, k.a, k.p) AS before
-  FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS k(s, a, p, i)"""
+  FROM unnest($2::text[]::bigint[], $3::text[]::timestamptz[], $4::text[])
+       WITH ORDINALITY AS k(s, a, p, i)"""
 # Above FEW_KEYS keys, one merged pass (db/RANKING.md, "Ranks of a batch"), as lb_submit
 # does for a batch: lb_count_before per key re-sums every pending delta before its bucket,
 # so a broadcaster round re-reading hundreds of tickers while writes pour in (and deltas
 # pile up) grew with keys x deltas.
 COUNT_BEFORE_MANY: Final = """
-SELECT i, before FROM lb_count_before_many($1, $2::bigint[], $3::timestamptz[], $4::text[])"""
+SELECT i, before
+  FROM lb_count_before_many($1, $2::text[]::bigint[], $3::text[]::timestamptz[], $4::text[])"""
 FEW_KEYS: Final = 16
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 
@@ -327,17 +331,32 @@ def _timestamptz_text(at: datetime | None) -> str | None:
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    proxy: bool = False,
+    password: Callable[[], str] | None = None,
 ) -> asyncpg.Pool:
-    """An asyncpg pool with the store's codecs. Pass ``statement_cache_size=0`` behind
-    RDS Proxy in transaction mode to avoid session pinning."""
+    """An asyncpg pool with the store's codecs.
+
+    ``proxy``: the connections go through RDS Proxy, which pins a client session to one
+    database connection when it sees session state (infra/README.md). asyncpg then keeps
+    no statement cache: every statement is the unnamed one, which lasts one query, instead
+    of a named prepared statement per query. The store's other session-level habits are off
+    everywhere: no reset query on release, no ``SET``, transaction-scoped advisory locks.
+
+    ``password``: called for every new connection (an IAM token, ``aws.rds_auth``).
+    """
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        password=password,
         init=_init_connection,
         reset=_keep_session,
-        statement_cache_size=statement_cache_size,
+        statement_cache_size=0 if proxy else 100,
+        max_cached_statement_lifetime=0 if proxy else 300,
         server_settings={"application_name": "leaderboard"},
     )
     assert pool is not None
@@ -359,22 +378,39 @@ class Store:
         self.settings = settings
 
     @classmethod
-    async def open(cls, settings: Settings, *, dsn: str, reader_dsn: str | None = None) -> Store:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        dsn: str,
+        reader_dsn: str | None = None,
+        passwords: Callable[[str], Callable[[], str]] | None = None,
+    ) -> Store:
+        """Open the pools; ``passwords(dsn)``, when given, is each pool's password callable
+        (IAM tokens), and ``settings.db_proxy`` turns the statement cache off."""
+        password = passwords(dsn) if passwords else None
         try:
             pool = await create_pool(
-                dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-            )
+                dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                proxy=settings.db_proxy, password=password,
+            )  # fmt: skip
         except (*UNREACHABLE, asyncpg.PostgresError):
             # The database is down as the process starts (a cold Lambda during an outage):
             # open the pool without connections, so every call fails with a typed,
             # retryable error until the database is back, instead of the start failing
             # (which API Gateway would answer with its untyped "Internal server error").
-            pool = await create_pool(dsn, min_size=0, max_size=settings.db_pool_max)
+            pool = await create_pool(
+                dsn, min_size=0, max_size=settings.db_pool_max,
+                proxy=settings.db_proxy, password=password,
+            )  # fmt: skip
         reader = None
         if reader_dsn and reader_dsn != dsn:
             # connects on first use: a replica that is down when a Lambda starts costs its
             # reads a failover to the primary (rest.reads), not the whole cold start
-            reader = await create_pool(reader_dsn, min_size=0, max_size=settings.db_pool_max)
+            reader = await create_pool(
+                reader_dsn, min_size=0, max_size=settings.db_pool_max,
+                proxy=settings.db_proxy, password=passwords(reader_dsn) if passwords else None,
+            )  # fmt: skip
         return cls(pool, settings=settings, read_pool=reader)
 
     async def close(self) -> None:
@@ -713,8 +749,8 @@ class Store:
             counted = await conn.fetch(
                 COUNT_BEFORE_KEYS if len(probe) <= FEW_KEYS else COUNT_BEFORE_MANY,
                 n,
-                [k[0] for k in probe],
-                [k[1] for k in probe],
+                [str(k[0]) for k in probe],  # as text: see SUBMIT
+                [_timestamptz_text(k[1]) for k in probe],
                 [k[2] for k in probe],
             )
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))

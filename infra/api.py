@@ -23,12 +23,13 @@ import json
 from collections.abc import Mapping
 from typing import Final
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -57,8 +58,28 @@ _WS_ACCESS_LOG: Final = {
 }
 
 
+CONNECTION_METHODS: Final = ("POST", "GET", "DELETE")
+"""What the service does on ``@connections``: PostToConnection, GetConnection and
+DeleteConnection."""
+
+
+def execution_log_group(
+    scope: Construct, construct_id: str, *, api_id: str, stage: str, config: StageConfig
+) -> logs.LogGroup:
+    """The group API Gateway writes a stage's execution logs to, created beforehand so it
+    has a retention (API Gateway would create it without one)."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=f"API-Gateway-Execution-Logs_{api_id}/{stage}",
+        retention=config.log_retention,
+        removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
+    )
+
+
 class WebSocketFrontDoor(Construct):
-    """Exposes ``api``, ``stage``, ``cfn_stage``, ``access_log_group`` and ``authorizer``."""
+    """Exposes ``api``, ``stage``, ``cfn_stage``, ``access_log_group``,
+    ``execution_log_group`` and ``authorizer``."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
@@ -91,7 +112,28 @@ class WebSocketFrontDoor(Construct):
             data_trace_enabled=False,
             detailed_metrics_enabled=True,
         )
+        self.execution_log_group = execution_log_group(
+            self, "ExecutionLogs", api_id=self.api.api_id, stage=config.stage, config=config
+        )
+        self.stage.node.add_dependency(self.execution_log_group)
         self.cfn_stage = cfn_stage
+
+    def grant_connections(self, grantee: iam.IGrantable) -> list[str]:
+        """Let ``grantee`` POST, GET and DELETE ``@connections/*`` on this stage only;
+        returns the resource ARNs granted."""
+        stack = Stack.of(self)
+        arns = [
+            stack.format_arn(
+                service="execute-api",
+                resource=self.api.api_id,
+                resource_name=f"{self.stage.stage_name}/{method}/@connections/*",
+            )
+            for method in CONNECTION_METHODS
+        ]
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["execute-api:ManageConnections"], resource_arns=arns
+        )
+        return arns
 
     def add_routes(
         self,
@@ -145,7 +187,8 @@ class WebSocketFrontDoor(Construct):
 
 
 class RestFrontDoor(Construct):
-    """Exposes ``api``, ``authorizer``, ``access_log_group`` and ``web_acl``."""
+    """Exposes ``api``, ``authorizer``, ``access_log_group``, ``execution_log_group`` and
+    ``web_acl``."""
 
     def __init__(
         self,
@@ -169,9 +212,11 @@ class RestFrontDoor(Construct):
             rest_api_name=f"leaderboard-{config.stage}-rest",
             description="Leaderboard reads and writes over REST",
             endpoint_types=[apigw.EndpointType.EDGE],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # The account's CloudWatch role is one per account and region: the
+            # LeaderboardAccount stack owns it (infra/account.py), not a stage.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
+                tracing_enabled=True,
                 stage_name=config.stage,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
@@ -192,6 +237,14 @@ class RestFrontDoor(Construct):
                 throttling_burst_limit=config.rest_throttle_burst,
             ),
         )
+        self.execution_log_group = execution_log_group(
+            self,
+            "ExecutionLogs",
+            api_id=self.api.rest_api_id,
+            stage=config.stage,
+            config=config,
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_log_group)
         self.authorizer = apigw.RequestAuthorizer(
             self,
             "Authorizer",
@@ -291,15 +344,6 @@ class RestFrontDoor(Construct):
             resource_arn=self.api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
-        cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
-        if cloud_watch_role is not None:
-            acknowledge(
-                cloud_watch_role,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                "service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                reason="API Gateway's account-wide logging role; this AWS managed policy is "
-                "the documented one and grants only CloudWatch Logs writes.",
-            )
         acknowledge(
             self.api,
             "AwsSolutions-COG4",

@@ -13,6 +13,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra.account import ACCOUNT_STACK, AccountStack
 from infra.bundling import REPO_ROOT, LambdaPlatform, build_lambda_asset
 from infra.compute import PYTHON_VERSION
 from infra.config import StageConfig
@@ -29,17 +30,23 @@ def create_stacks(app: cdk.App, *, asset_dir: Path | None = None) -> list[cdk.St
             out_dir=REPO_ROOT / "build" / "lambda-asset" / target.tag, platform_=target
         )
     env = cdk.Environment(account=config.account, region=config.region)
-    stacks: list[cdk.Stack] = [
-        LeaderboardStack(
-            app,
-            f"Leaderboard-{config.stage}",
-            config=config,
-            asset_dir=asset_dir,
-            env=env,
-            description=f"Real-time leaderboards ({config.stage})",
-            termination_protection=config.is_prod,
-        )
-    ]
+    service = LeaderboardStack(
+        app,
+        f"Leaderboard-{config.stage}",
+        config=config,
+        asset_dir=asset_dir,
+        env=env,
+        description=f"Real-time leaderboards ({config.stage})",
+        termination_protection=config.is_prod,
+    )
+    account = AccountStack(
+        app,
+        ACCOUNT_STACK,
+        env=env,
+        description="Leaderboard: what exists once per account and region (API Gateway logging)",
+    )
+    service.add_stack_dependency(account, "API Gateway stage logging needs the account's role")
+    stacks: list[cdk.Stack] = [service, account]
     if config.github_repository:
         stacks.append(
             GitHubDeployStack(

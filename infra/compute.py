@@ -1,11 +1,16 @@
 """The Lambda functions, their schedules and the migration custom resource.
 
 One function per handler, all from the same asset (``bundling.py``), Python on
-arm64, JSON logs, reserved concurrency from the stage config. Each function has
-its own role holding only what it uses: writing its own log group, reading the
-secret it needs and, inside the VPC, managing its network interfaces. Grants
-that involve other components (``@connections``, the database's invoke role)
-are made by the stack.
+arm64, JSON logs, X-Ray active tracing, reserved concurrency from the stage
+config. Each function has its own role holding only what it uses: writing its
+own log group, connecting to RDS Proxy as the application role (IAM) or, for the
+migration function alone, reading the master secret, and, inside the VPC,
+managing its network interfaces. Grants that involve other components
+(``@connections``, the database's invoke role) are made by the stack.
+
+The functions invoked asynchronously (the broadcaster, the two sweeps) send an
+event that fails, or that waits longer than ``asyncMaxEventAgeS`` to start, to a
+dead-letter queue (an on-failure destination), watched by an alarm.
 
 The authorizer runs outside the VPC: it needs no database, and an OIDC JWKS URL
 must be reachable on the internet. Every other function runs in the private
@@ -27,13 +32,15 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IDependable
 
 from infra.bundling import REPO_ROOT
-from infra.config import HANDLERS, Fn, LambdaEnvironment, StageConfig
+from infra.config import APP_DATABASE_USER, HANDLERS, Fn, LambdaEnvironment, StageConfig
 from infra.database import Database
 from infra.nag import acknowledge, finding_resource
 from infra.network import APP_SUBNETS
@@ -51,8 +58,9 @@ _TIMEOUTS: Final[dict[Fn, Duration]] = {
     Fn.MIGRATE: Duration.minutes(10),
 }
 _MEMORY: Final[dict[Fn, int]] = {Fn.BROADCASTER: 1024, Fn.AUTHORIZER: 256}
-_ASYNC_ONLY: Final = frozenset({Fn.BROADCASTER, Fn.EXPIRE_CONNECTIONS, Fn.ROLL_SEASONS})
-"""Invoked asynchronously; a lost wake-up is caught by the next scheduled run, so no retries."""
+ASYNC_ONLY: Final = frozenset({Fn.BROADCASTER, Fn.EXPIRE_CONNECTIONS, Fn.ROLL_SEASONS})
+"""Invoked asynchronously; a lost wake-up is caught by the next scheduled run, so no retries:
+a failed or expired event goes to the dead-letter queue instead."""
 
 _ENI_ACTIONS: Final = (
     "ec2:CreateNetworkInterface",
@@ -76,7 +84,9 @@ def migrations_fingerprint(db_dir: Path = REPO_ROOT / "db") -> str:
 
 
 class Functions(Construct):
-    """Exposes ``functions`` (by ``Fn``), ``log_groups`` and ``security_group``."""
+    """Exposes ``functions`` (by ``Fn``), ``log_groups``, ``security_group``,
+    ``invoke_security_group`` (the functions that call the Lambda API) and
+    ``dead_letter_queue``."""
 
     def __init__(
         self,
@@ -106,6 +116,28 @@ class Functions(Construct):
         self.migrate_security_group = ec2.SecurityGroup(
             self, "MigrateSecurityGroup", vpc=vpc, description="The migration Lambda"
         )
+        # Inside the VPC the Lambda API's name resolves to the interface endpoint, whose
+        # security group admits this group: the broadcaster invokes itself (fan-out shards).
+        self.invoke_security_group = ec2.SecurityGroup(
+            self,
+            "InvokeSecurityGroup",
+            vpc=vpc,
+            description="Lambdas that call the Lambda API (through its interface endpoint)",
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            reason="This queue is itself the dead-letter queue: the on-failure destination "
+            "of the asynchronously invoked functions; nothing consumes it, and an alarm fires "
+            "on its first message.",
+        )
         database.allow_clients(self.security_group, "Lambdas to RDS Proxy")
         database.allow_direct(self.migrate_security_group, "Migrations to Aurora (advisory lock)")
 
@@ -121,7 +153,8 @@ class Functions(Construct):
             shared,
             database_url=database.writer_dsn,
             reader_url=database.reader_dsn,
-            db_secret_arn=database.secret.secret_arn,
+            db_iam_user=APP_DATABASE_USER,
+            db_proxy=True,
             db_pool_min=config.db_pool_min,
             db_pool_max=config.db_pool_max,
             ws_api_id=ws_api_id,
@@ -146,23 +179,34 @@ class Functions(Construct):
             with_db, cursor_secret_arn=cursor_secret.secret_arn, ws_api_id=None
         )
         environments[Fn.MIGRATE] = dataclasses.replace(
-            with_db, database_url=database.direct_dsn, reader_url=None, db_pool_max=1
+            with_db,
+            database_url=database.direct_dsn,
+            reader_url=None,
+            db_iam_user=None,
+            db_proxy=None,
+            db_secret_arn=database.secret.secret_arn,
+            db_pool_max=1,
         )
 
         self.functions: dict[Fn, lambda_.Function] = {}
         self.log_groups: dict[Fn, logs.LogGroup] = {}
         for fn in Fn:
-            in_vpc = fn is not Fn.AUTHORIZER
-            group = self.security_group if fn is not Fn.MIGRATE else self.migrate_security_group
-            self.functions[fn] = self._function(
-                fn, environments[fn], security_group=group if in_vpc else None
-            )
+            groups: list[ec2.ISecurityGroup] = []
+            if fn is Fn.MIGRATE:
+                groups = [self.migrate_security_group]
+            elif fn is not Fn.AUTHORIZER:
+                groups = [self.security_group]
+            if fn is Fn.BROADCASTER:
+                groups.append(self.invoke_security_group)
+            self.functions[fn] = self._function(fn, environments[fn], security_groups=groups)
         for fn, function in self.functions.items():
             if fn is Fn.AUTHORIZER:
                 if jwt_secret is not None:
                     jwt_secret.grant_read(function)
-            else:
+            elif fn is Fn.MIGRATE:
                 database.secret.grant_read(function)
+            else:
+                database.grant_app_connect(function)
             if fn is Fn.REST:
                 cursor_secret.grant_read(function)
 
@@ -171,7 +215,7 @@ class Functions(Construct):
         fn: Fn,
         environment: LambdaEnvironment,
         *,
-        security_group: ec2.ISecurityGroup | None,
+        security_groups: list[ec2.ISecurityGroup],
     ) -> lambda_.Function:
         config = self._config
         log_group = logs.LogGroup(
@@ -184,15 +228,18 @@ class Functions(Construct):
             description=f"leaderboard {config.stage} {fn} function",
         )
         log_group.grant_write(role)
-        if security_group is not None:
+        wildcard = (
+            "X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) "
+            "support no resource-level permissions"
+        )
+        if security_groups:
             role.add_to_policy(iam.PolicyStatement(actions=list(_ENI_ACTIONS), resources=["*"]))
-            acknowledge(
-                role,
-                "AwsSolutions-IAM5[Resource::*]",
-                reason="Lambda's VPC network-interface actions (ec2:CreateNetworkInterface, "
-                "Describe*, Delete*, Assign/UnassignPrivateIpAddresses) do not support "
-                "resource-level permissions; this is the AWSLambdaVPCAccessExecutionRole set.",
+            wildcard += (
+                "; nor do Lambda's VPC network-interface actions (ec2:CreateNetworkInterface, "
+                "Describe*, Delete*, Assign/UnassignPrivateIpAddresses), the "
+                "AWSLambdaVPCAccessExecutionRole set"
             )
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", reason=wildcard + ".")
         function_name = None
         if fn is Fn.BROADCASTER:
             function_name = self.broadcaster_name
@@ -227,10 +274,17 @@ class Functions(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            vpc=self._vpc if security_group is not None else None,
-            vpc_subnets=APP_SUBNETS if security_group is not None else None,
-            security_groups=[security_group] if security_group is not None else None,
-            retry_attempts=0 if fn in _ASYNC_ONLY else None,
+            vpc=self._vpc if security_groups else None,
+            vpc_subnets=APP_SUBNETS if security_groups else None,
+            security_groups=security_groups or None,
+            tracing=lambda_.Tracing.ACTIVE,
+            retry_attempts=0 if fn in ASYNC_ONLY else None,
+            max_event_age=Duration.seconds(config.async_max_event_age_s)
+            if fn in ASYNC_ONLY
+            else None,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue)
+            if fn in ASYNC_ONLY
+            else None,
             recursive_loop=lambda_.RecursiveLoop.TERMINATE,
         )
         self.log_groups[fn] = log_group

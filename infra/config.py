@@ -30,9 +30,24 @@ ENV_PREFIX: Final = "LEADERBOARD_"
 METRICS_NAMESPACE: Final = "Leaderboard"
 BROADCAST_LAG_METRIC: Final = "BroadcastLagMs"
 """Emitted by the broadcaster (CloudWatch embedded metric format), dimension ``Stage``."""
+WAKEUP_FAILURES_METRIC: Final = "WakeupFailures"
+"""Aurora wake-ups that failed since the last report (the broadcaster emits it, same way)."""
 
 DATABASE_NAME: Final = "leaderboard"
 DATABASE_USER: Final = "leaderboard"
+"""The master user: owns the schema; only the migration function connects as it."""
+APP_DATABASE_USER: Final = "leaderboard_app"
+"""The service's database role: IAM authentication through RDS Proxy, DML and EXECUTE only
+(created and granted by the migrations, see ``db/roles.py``)."""
+
+ACCOUNT_CONCURRENCY_QUOTA: Final = 1000
+"""Lambda's default concurrent-executions quota per account and region."""
+UNRESERVED_CONCURRENCY_MIN: Final = 100
+"""Lambda refuses a reservation that leaves fewer unreserved executions than this."""
+CONCURRENCY_BUDGET: Final[dict[str, int]] = {"dev": 100, "prod": 600}
+"""Reserved concurrency each stage may hold. Both stages in one account reserve at most
+700 of the default 1,000, leaving 300 unreserved: the 100 Lambda requires, plus 200 for
+the account's other functions (the CDK custom resources, the rotation function)."""
 
 
 class DbMode(StrEnum):
@@ -83,33 +98,35 @@ WS_ROUTES: Final[dict[str, Fn]] = {
 """Custom WebSocket routes, keyed by the ``action`` field of the client message."""
 
 _DEV_CONCURRENCY: Final[dict[str, int | None]] = {
-    Fn.AUTHORIZER: 20,
-    Fn.WS_CONNECT: 10,
-    Fn.WS_DISCONNECT: 10,
-    Fn.WS_SUBMIT: 20,
-    Fn.WS_SUBSCRIBE: 10,
-    Fn.WS_UNSUBSCRIBE: 5,
+    Fn.AUTHORIZER: 10,
+    Fn.WS_CONNECT: 5,
+    Fn.WS_DISCONNECT: 5,
+    Fn.WS_SUBMIT: 10,
+    Fn.WS_SUBSCRIBE: 5,
+    Fn.WS_UNSUBSCRIBE: 2,
     Fn.WS_DEFAULT: 2,
     Fn.BROADCASTER: 5,
-    Fn.REST: 20,
+    Fn.REST: 10,
     Fn.EXPIRE_CONNECTIONS: 1,
     Fn.ROLL_SEASONS: 1,
     Fn.MIGRATE: 1,
 }
+"""57 of dev's budget of 100."""
 _PROD_CONCURRENCY: Final[dict[str, int | None]] = {
-    Fn.AUTHORIZER: 100,
-    Fn.WS_CONNECT: 100,
-    Fn.WS_DISCONNECT: 100,
-    Fn.WS_SUBMIT: 200,
-    Fn.WS_SUBSCRIBE: 100,
-    Fn.WS_UNSUBSCRIBE: 20,
-    Fn.WS_DEFAULT: 10,
+    Fn.AUTHORIZER: 60,
+    Fn.WS_CONNECT: 60,
+    Fn.WS_DISCONNECT: 40,
+    Fn.WS_SUBMIT: 150,
+    Fn.WS_SUBSCRIBE: 60,
+    Fn.WS_UNSUBSCRIBE: 10,
+    Fn.WS_DEFAULT: 5,
     Fn.BROADCASTER: 20,
-    Fn.REST: 200,
+    Fn.REST: 150,
     Fn.EXPIRE_CONNECTIONS: 1,
     Fn.ROLL_SEASONS: 1,
     Fn.MIGRATE: 1,
 }
+"""558 of prod's budget of 600."""
 
 STAGE_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "dev": {
@@ -196,10 +213,11 @@ class StageConfig(BaseModel):
     deletion_protection: bool
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=4, ge=1)
-    proxy_iam_auth: bool = False
 
     nat_gateways: int = Field(ge=1)
     reserved_concurrency: dict[Fn, int | None]
+    concurrency_budget: int = Field(default=0, ge=0)
+    """Most reserved concurrency the stage may hold; defaults to ``CONCURRENCY_BUDGET``."""
     memory_mb: int = Field(default=512, ge=128, le=10240)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
 
@@ -220,6 +238,10 @@ class StageConfig(BaseModel):
     expire_connections_minutes: int = Field(default=5, ge=1)
     roll_seasons_minutes: int = Field(default=5, ge=1)
     broadcast_lag_alarm_ms: int = Field(default=2000, gt=0)
+    replica_lag_alarm_ms: int = Field(default=2000, gt=0)
+    async_max_event_age_s: int = Field(default=300, ge=60, le=21600)
+    """How long Lambda keeps retrying to start a queued asynchronous event before it goes
+    to the dead-letter queue (wake-ups and fan-out shards are stale after that)."""
     db_connections_alarm: int = Field(default=400, gt=0)
 
     jwt_issuer: str = "leaderboard"
@@ -269,6 +291,14 @@ class StageConfig(BaseModel):
                 f"natGateways: expected at most {len(self.availability_zones)} "
                 f"(one per AZ), got {self.nat_gateways}"
             )
+        if not self.concurrency_budget:
+            object.__setattr__(self, "concurrency_budget", CONCURRENCY_BUDGET[self.stage])
+        reserved = self.reserved_concurrency_total
+        if reserved > self.concurrency_budget:
+            raise ValueError(
+                f"reservedConcurrency: expected at most {self.concurrency_budget} in all "
+                f"(the {self.stage} stage's concurrencyBudget), got {reserved}"
+            )
         if self.db_min_acu > self.db_max_acu:
             raise ValueError(f"dbMinAcu {self.db_min_acu} exceeds dbMaxAcu {self.db_max_acu}")
         if (self.domain_name is None) != (self.hosted_zone_id is None):
@@ -283,6 +313,10 @@ class StageConfig(BaseModel):
     @property
     def is_prod(self) -> bool:
         return self.stage == "prod"
+
+    @property
+    def reserved_concurrency_total(self) -> int:
+        return sum(v for v in self.reserved_concurrency.values() if v)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -330,6 +364,8 @@ class LambdaEnvironment:
     database_url: str | None = None
     reader_url: str | None = None
     db_secret_arn: str | None = None
+    db_iam_user: str | None = None
+    db_proxy: bool | None = None
     db_pool_min: int | None = None
     db_pool_max: int | None = None
     jwt_secret_arn: str | None = None
@@ -345,7 +381,9 @@ class LambdaEnvironment:
     def to_env(self) -> dict[str, str]:
         """The variables to set; unset fields are left out so the settings defaults apply."""
         return {
-            f"{ENV_PREFIX}{field.name.upper()}": str(value)
+            f"{ENV_PREFIX}{field.name.upper()}": str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
             for field in dataclasses.fields(self)
             if (value := getattr(self, field.name)) is not None
         }

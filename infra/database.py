@@ -6,9 +6,13 @@ storage encrypted; IAM authentication on; credentials generated into Secrets
 Manager and rotated; a cluster parameter group; PostgreSQL logs exported.
 
 RDS Proxy fronts the cluster for the Lambdas, with a second, ``READ_ONLY``
-endpoint for the REST reads. The migration function connects to the cluster
-directly: migrations take a session-level advisory lock, which would pin a
-proxy session (see infra/README.md).
+endpoint for the REST reads. Authentication through the proxy is IAM end to end:
+a Lambda connects as the application role (``APP_DATABASE_USER``) with an IAM
+token, and the proxy reaches the database with IAM too, so no function but the
+migration one holds a password, and rotating the master secret touches no warm
+Lambda. The migration function connects to the cluster directly as the master
+user: migrations take a session-level advisory lock, which would pin a proxy
+session (see infra/README.md), and they create the application role.
 
 The cluster carries an IAM role for the ``Lambda`` feature, so that
 ``aws_lambda.invoke`` can wake the broadcaster; the caller grants the invoke.
@@ -16,14 +20,14 @@ The cluster carries an IAM role for the ``Lambda`` feature, so that
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from infra.config import DATABASE_NAME, DATABASE_USER, DbMode, StageConfig
+from infra.config import APP_DATABASE_USER, DATABASE_NAME, DATABASE_USER, DbMode, StageConfig
 from infra.nag import acknowledge
 from infra.network import APP_SUBNETS, DATA_SUBNETS
 
@@ -119,6 +123,16 @@ class Database(Construct):
         self.rotation = self.cluster.add_rotation_single_user(
             automatically_after=Duration.days(30), vpc_subnets=APP_SUBNETS
         )
+        # The rotation function (a Serverless application) is named after its construct;
+        # its log group is created first, so that it has a retention.
+        rotation_logs = logs.LogGroup(
+            self,
+            "RotationLog",
+            log_group_name=f"/aws/lambda/{Names.unique_id(self.rotation)}",
+            retention=config.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rotation.node.add_dependency(rotation_logs)
         lambda_endpoint.connections.allow_default_port_from(
             self.cluster, "Aurora calls Lambda (aws_lambda.invoke)"
         )
@@ -136,22 +150,42 @@ class Database(Construct):
         self.proxy_security_group.add_egress_rule(
             ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(PORT), "RDS Proxy to Aurora"
         )
+        proxy_name = f"leaderboard-{config.stage}"
+        # RDS Proxy writes its log to this group; created first, so it has a retention.
+        self.proxy_log_group = logs.LogGroup(
+            self,
+            "ProxyLog",
+            log_group_name=f"/aws/rds/proxy/{proxy_name}",
+            retention=config.log_retention,
+            removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
+        )
+        # End-to-end IAM: the proxy itself logs in to the cluster with IAM as the app role.
+        self.proxy_role = iam.Role(
+            self,
+            "ProxyRole",
+            assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+            description="RDS Proxy connects to the cluster as the application role (IAM)",
+        )
+        self.cluster.grant_connect(self.proxy_role, APP_DATABASE_USER)
         self.proxy = rds.DatabaseProxy(
             self,
             "Proxy",
+            db_proxy_name=proxy_name,
+            role=self.proxy_role,
             proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
-            secrets=[self.secret],
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
             vpc=vpc,
             vpc_subnets=APP_SUBNETS,
             security_groups=[self.proxy_security_group],
             require_tls=True,
-            iam_auth=config.proxy_iam_auth,
+            iam_auth=True,
             debug_logging=False,
             idle_client_timeout=Duration.minutes(30),
             borrow_timeout=Duration.seconds(30),
             max_connections_percent=90,
             max_idle_connections_percent=50,
         )
+        self.proxy.node.add_dependency(self.proxy_log_group)
         self.read_only_endpoint = rds.CfnDBProxyEndpoint(
             self,
             "ReadOnlyEndpoint",
@@ -164,9 +198,9 @@ class Database(Construct):
             target_role="READ_ONLY",
         )
 
-        self.writer_dsn = _dsn(self.proxy.endpoint)
-        self.reader_dsn = _dsn(self.read_only_endpoint.attr_endpoint)
-        self.direct_dsn = _dsn(self.cluster.cluster_endpoint.hostname)
+        self.writer_dsn = _dsn(self.proxy.endpoint, APP_DATABASE_USER)
+        self.reader_dsn = _dsn(self.read_only_endpoint.attr_endpoint, APP_DATABASE_USER)
+        self.direct_dsn = _dsn(self.cluster.cluster_endpoint.hostname, DATABASE_USER)
 
         if not config.deletion_protection:
             acknowledge(
@@ -205,6 +239,10 @@ class Database(Construct):
             auto_minor_version_upgrade=True,
         )
 
+    def grant_app_connect(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` connect through the proxy as the application role (IAM)."""
+        self.proxy.grant_connect(grantee, APP_DATABASE_USER)
+
     def allow_clients(self, peer: ec2.IConnectable, description: str) -> None:
         """Let ``peer`` reach both proxy endpoints."""
         self.proxy_security_group.connections.allow_from(peer, ec2.Port.tcp(PORT), description)
@@ -214,6 +252,7 @@ class Database(Construct):
         self.cluster.connections.allow_default_port_from(peer, description)
 
 
-def _dsn(host: str) -> str:
-    """A DSN without password: the password comes from the secret at connect time."""
-    return f"postgresql://{DATABASE_USER}@{host}:{PORT}/{DATABASE_NAME}"
+def _dsn(host: str, user: str) -> str:
+    """A DSN without password (an IAM token or the secret supplies it at connect time);
+    TLS is required: an IAM token must never travel in the clear."""
+    return f"postgresql://{user}@{host}:{PORT}/{DATABASE_NAME}?sslmode=require"

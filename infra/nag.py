@@ -8,6 +8,8 @@ apply or is accepted; infra/README.md lists them all.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
@@ -33,6 +35,32 @@ def logical_id(target: IConstruct) -> str:
     resolved = stack.resolve(stack.get_logical_id(resource))
     assert isinstance(resolved, str)
     return resolved
+
+
+def render(value: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag writes it in a finding id:
+    ``{"Ref": X}`` as ``<X>``, ``{"Fn::GetAtt": [X, A]}`` as ``<X.A>``, joins joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return f"<{arg}>"
+        if key == "Fn::GetAtt":
+            return f"<{arg[0]}.{arg[1]}>"
+        if key == "Fn::Join":
+            separator, parts = arg
+            return str(separator).join(render(part) for part in parts)
+    raise ValueError(f"cannot render {value!r} as a finding: expected Ref, GetAtt or Join")
+
+
+def finding_for(
+    scope: IConstruct, value: str, *, rule: str = "AwsSolutions-IAM5", kind: str = "Resource"
+) -> str:
+    """The finding id cdk-nag gives ``value`` (a token string): a statement's resource, or
+    with ``kind="Policy"`` and IAM4 a managed policy's ARN."""
+    stack = Stack.of(scope)
+    return f"{rule}[{kind}::{render(stack.resolve(value))}]"
 
 
 def finding_resource(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -28,6 +28,7 @@ class Network(Construct):
         availability_zones: tuple[str, ...],
         nat_gateways: int,
         log_retention: logs.RetentionDays,
+        log_retention_days: int,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -50,6 +51,7 @@ class Network(Construct):
                 ),
             ],
         )
+        self._retain_restrict_logs(log_retention_days, removal_policy)
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -67,3 +69,23 @@ class Network(Construct):
             private_dns_enabled=True,
             open=False,
         )
+
+    def _retain_restrict_logs(self, retention_days: int, removal_policy: RemovalPolicy) -> None:
+        """Give the log group of CDK's default-security-group custom resource a retention:
+        created before the resource runs its function (which would create it without)."""
+        provider = Stack.of(self).node.try_find_child(
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+        )
+        resource = self.vpc.node.try_find_child("RestrictDefaultSecurityGroupCustomResource")
+        if provider is None or resource is None:
+            return
+        handler = provider.node.find_child("Handler")
+        assert isinstance(handler, CfnResource)
+        group = logs.CfnLogGroup(
+            self,
+            "RestrictDefaultSecurityGroupLogs",
+            log_group_name=Fn.join("", ["/aws/lambda/", handler.ref]),
+            retention_in_days=retention_days,
+        )
+        group.apply_removal_policy(removal_policy)
+        resource.node.add_dependency(group)

@@ -19,11 +19,12 @@ from constructs import Construct
 
 from infra.api import CustomDomains, RestFrontDoor, WebSocketFrontDoor
 from infra.compute import Functions, Migration, ScheduledJobs
-from infra.config import Fn, StageConfig
+from infra.config import APP_DATABASE_USER, Fn, StageConfig
 from infra.database import Database
-from infra.nag import acknowledge, logical_id
+from infra.nag import acknowledge, finding_for
 from infra.network import Network
 from infra.observability import Observability
+from infra.pipeline import SMOKE_SECRET_TAG
 
 CONNECTION_MANAGERS: Final = (
     Fn.WS_CONNECT,
@@ -63,6 +64,7 @@ class LeaderboardStack(Stack):
             availability_zones=config.availability_zones,
             nat_gateways=config.nat_gateways,
             log_retention=retention,
+            log_retention_days=config.log_retention_days,
             removal_policy=self._log_removal(config),
         )
         database = Database(
@@ -91,18 +93,18 @@ class LeaderboardStack(Stack):
         websocket.add_routes(
             functions=functions, authorizer=functions[Fn.AUTHORIZER], config=config
         )
-        connections_arn = (
-            f"arn:<AWS::Partition>:execute-api:{config.region}:<AWS::AccountId>:"
-            f"<{logical_id(websocket.api)}>/*/*/@connections/*"
-        )
         for fn in CONNECTION_MANAGERS:
-            websocket.api.grant_manage_connections(functions[fn])
+            arns = websocket.grant_connections(functions[fn])
             acknowledge(
                 functions[fn].role or functions[fn],
-                f"AwsSolutions-IAM5[Resource::{connections_arn}]",
-                reason="execute-api:ManageConnections on this API's @connections/* only: "
-                "connection ids are minted at run time, so the resource must end in a wildcard.",
+                *(finding_for(self, arn) for arn in arns),
+                reason=f"execute-api:ManageConnections on this API's {config.stage} stage, "
+                "for POST, GET and DELETE on @connections/* only: connection ids are minted "
+                "at run time, so each resource must end in a wildcard.",
             )
+        network.lambda_endpoint.connections.allow_default_port_from(
+            compute.invoke_security_group, "The broadcaster invokes itself (fan-out shards)"
+        )
         database.lambda_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
@@ -117,10 +119,6 @@ class LeaderboardStack(Stack):
             handler=functions[Fn.REST],
             authorizer=functions[Fn.AUTHORIZER],
         )
-        account = rest.api.node.try_find_child("Account")
-        if account is not None:  # stage logging needs the account's CloudWatch role first
-            websocket.stage.node.add_dependency(account)
-
         ScheduledJobs(self, "Schedules", config=config, functions=functions)
         egress = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         Migration(
@@ -130,6 +128,7 @@ class LeaderboardStack(Stack):
             properties={
                 "Stage": config.stage,
                 "BroadcasterFunctionArn": functions[Fn.BROADCASTER].function_arn,
+                "AppDatabaseUser": APP_DATABASE_USER,
             },
             after=[database.cluster, egress.internet_connectivity_established],
             log_retention=retention,
@@ -144,6 +143,9 @@ class LeaderboardStack(Stack):
             cluster=database.cluster,
             proxy=database.proxy,
             max_db_connections=config.db_connections_alarm,
+            dead_letter_queue=compute.dead_letter_queue,
+            rest_api=rest.api,
+            websocket=websocket,
         )
 
         CfnOutput(self, "WebSocketUrl", value=websocket.stage.url)
@@ -151,6 +153,8 @@ class LeaderboardStack(Stack):
         CfnOutput(self, "ProxyEndpoint", value=database.proxy.endpoint)
         CfnOutput(self, "ProxyReadOnlyEndpoint", value=database.read_only_endpoint.attr_endpoint)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
+        if jwt_secret is not None:
+            CfnOutput(self, "JwtSecretArn", value=jwt_secret.secret_arn)
         self.network = network
         self.database = database
         self.functions = compute
@@ -174,13 +178,15 @@ class LeaderboardStack(Stack):
         )
 
     def _jwt_secret(self, config: StageConfig) -> secretsmanager.Secret:
-        return self._generated_secret(
+        secret = self._generated_secret(
             "JwtSecret",
             f"leaderboard {config.stage}: HS256 key shared with the token issuer",
             rotation="An HS256 signing key shared with the token issuer: rotating it "
             "invalidates every live token, so rotation is coordinated with the issuer, not "
             "scheduled here.",
         )
+        Tags.of(secret).add(*SMOKE_SECRET_TAG)  # the pipeline's smoke test mints with it
+        return secret
 
     def _generated_secret(
         self, construct_id: str, description: str, *, rotation: str

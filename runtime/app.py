@@ -16,8 +16,10 @@
 - the shared route handlers (``connect.routes``) over :class:`~db.store.Store`,
   :class:`~db.connections.ConnectionStore` and the in-process sender;
 - one aiohttp server: the WebSocket endpoint, ``@connections`` and ``/health``
-  (:class:`~runtime.gateway.Gateway`), ``GET /metrics`` (connections and the
-  broadcaster's counters), plus any :data:`Mount` (the REST adapter);
+  (:class:`~runtime.gateway.Gateway`), the Lambda Invoke API
+  (:class:`~runtime.lambda_api.LambdaApi`, serving the broadcaster as
+  ``broadcast_function_name``, default ``leaderboard-local-broadcaster``), ``GET /metrics``
+  (connections and the broadcaster's counters), plus any :data:`Mount` (the REST adapter);
 - the broadcaster, woken by LISTEN (:class:`~runtime.broadcasting.BroadcastLoop`), on a
   pool of its own (``BACKGROUND_POOL`` connections), as the broadcaster Lambda has its
   own connections on AWS: background work never queues behind a burst of submits;
@@ -62,6 +64,7 @@ from runtime.broadcasting import BroadcastLoop
 from runtime.events import LOCAL_API_ID, ApiStage
 from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
 from runtime.inprocess import InProcessSender
+from runtime.lambda_api import LambdaApi
 from runtime.supervisor import ClusterSupervisor
 
 if TYPE_CHECKING:
@@ -70,6 +73,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("leaderboard.runtime")
 failures = FailureLog(log)
 
+LOCAL_BROADCASTER: Final = "leaderboard-local-broadcaster"
+"""The broadcaster's name on the Invoke API when ``broadcast_function_name`` is unset."""
 BROADCAST_CONCURRENCY: Final = 3
 """Boards whose broadcaster rounds may run at once (each holds up to two connections)."""
 BACKGROUND_POOL: Final = 2 * BROADCAST_CONCURRENCY + 2
@@ -153,6 +158,7 @@ class LocalRuntime:
             stage=settings.ws_stage,
         )  # fmt: skip
         self.sender = InProcessSender()
+        self.lambda_api = LambdaApi()
         self.jobs: list[PeriodicJob] = []
         self._maintenance_interval_s = maintenance_interval_s
         self._sweep_interval_s = sweep_interval_s
@@ -197,6 +203,11 @@ class LocalRuntime:
     def ws_url(self) -> str:
         """The WebSocket URL, shaped like API Gateway's ``wss://{api}.../{stage}``."""
         return f"ws://{self.host}:{self.port}/{self.api.stage}"
+
+    @property
+    def lambda_url(self) -> str:
+        """``endpoint_url`` for boto3's ``lambda`` client (``LEADERBOARD_LAMBDA_ENDPOINT``)."""
+        return self.http_url
 
     @property
     def management_url(self) -> str:
@@ -270,11 +281,14 @@ class LocalRuntime:
         )  # fmt: skip
         stack.push_async_callback(background.close)
         self._background = background.store
-        if self._broadcast:
-            self.broadcasts = BroadcastLoop(
-                Broadcaster(background), dsn=dsn, concurrency=BROADCAST_CONCURRENCY
-            )
         app = web.Application()
+        if self._broadcast:
+            broadcaster = Broadcaster(background)
+            self.broadcasts = BroadcastLoop(broadcaster, dsn=dsn, concurrency=BROADCAST_CONCURRENCY)
+            name = self.settings.broadcast_function_name or LOCAL_BROADCASTER
+            self.lambda_api.register(name, broadcaster.handle)
+        self.lambda_api.install(app)
+        stack.push_async_callback(self.lambda_api.close)
         gateway.install(app)
         app.router.add_get("/metrics", self._metrics)
         for mount in self._mounts:
@@ -388,4 +402,4 @@ class LocalRuntime:
         self.supervisor = None
 
 
-__all__ = ["LocalRuntime", "Mount", "PeriodicJob", "maintain"]
+__all__ = ["LOCAL_BROADCASTER", "LocalRuntime", "Mount", "PeriodicJob", "maintain"]

@@ -3,6 +3,8 @@
 leaderboard up [--demo]              the local service (embedded PostgreSQL + replica)
 leaderboard token --player alice     mint a development token
 leaderboard migrate --dsn DSN        apply migrations to any PostgreSQL
+leaderboard smoke --ws URL --rest URL --token JWT
+                                     check a deployment end to end (exit 1 on a mismatch)
 
 Installed distributions add subcommands through ``leaderboard.commands`` entry points
 (each a function given the subparsers): the benchmarks add ``leaderboard bench``.
@@ -89,6 +91,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from runtime.smoke import SmokeTarget, smoke
+
+    target = SmokeTarget(
+        ws_url=args.ws, rest_url=args.rest, token=args.token, admin_token=args.admin_token,
+        board=args.board, timeout_s=args.timeout,
+    )  # fmt: skip
+    report = asyncio.run(smoke(target))
+    passed = sum(ok for _, ok, _ in report.checks)
+    print(f"smoke: {passed} passed, {len(report.checks) - passed} failed")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leaderboard",
@@ -121,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply migrations to a PostgreSQL")
     migrate.add_argument("--dsn", required=True)
     migrate.set_defaults(func=cmd_migrate)
+
+    check = sub.add_parser(
+        "smoke",
+        help="subscribe, submit, and check the push and REST against any deployment",
+        description="Exits 0 only if every check passes (runtime/smoke.py says which).",
+    )
+    check.add_argument("--ws", required=True, help="WebSocket URL (wss://.../dev, ws://.../local)")
+    check.add_argument("--rest", required=True, help="REST base URL (the paths are /v1/...)")
+    check.add_argument("--token", required=True, help="a JWT with role server")
+    check.add_argument("--admin-token", default=None, help="a JWT with role admin, to create "
+                       "the board if it does not exist")  # fmt: skip
+    check.add_argument("--board", default="smoke", help="the board to use (default: smoke)")
+    check.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole run")
+    check.set_defaults(func=cmd_smoke)
 
     for command in entry_points(group=COMMANDS_GROUP):
         command.load()(sub)

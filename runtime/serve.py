@@ -22,7 +22,7 @@ from pathlib import Path
 from core.boards import BoardSpec
 from core.errors import Conflict
 from core.settings import Settings
-from runtime.app import LocalRuntime, Mount
+from runtime.app import LOCAL_BROADCASTER, LocalRuntime, Mount
 
 DEMO_BOARD = "demo-arena"
 
@@ -86,6 +86,8 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
               f"  HTTP        {runtime.http_url}  (health: {runtime.http_url}/health)\n"
               f"  WebSocket   {runtime.ws_url}?token=<token>\n"
               f"  @connections {runtime.management_url}/@connections/<id>\n"
+              f"  Lambda Invoke {runtime.lambda_url}/2015-03-31/functions/"
+              f"{settings.broadcast_function_name or LOCAL_BROADCASTER}/invocations\n"
               f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"

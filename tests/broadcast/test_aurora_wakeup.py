@@ -137,3 +137,92 @@ async def test_a_round_woken_before_the_commit_pushes_it_without_holding_writers
         assert result["frames"] >= 1
         await asyncio.sleep(0.1)
         assert [e["player"] for e in screen.last(top)["entries"]] == ["early", "other"]
+
+
+FAILING_INVOKE = """
+CREATE OR REPLACE FUNCTION aws_lambda.invoke(fn text, payload json, kind text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('aws_lambda.calls');
+    RAISE EXCEPTION 'AccessDeniedException: not authorized to perform lambda:InvokeFunction'
+        USING ERRCODE = 'XX000';
+END $$;
+"""
+CALLS = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM aws_lambda.calls"
+
+
+async def _set_lease_ms(dsn: str, ms: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO lb_setting VALUES ('wake_lease_ms', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            str(ms),
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_invoke_never_fails_a_write_and_the_sweep_pushes(
+    aurora_like: str, settings: Settings
+) -> None:
+    """With an invoke that raises (as an IAM, network or throttling error would), every
+    submit still commits; the failure is recorded, and the minute sweep pushes every
+    event, counts the failures for the alarm and clears them."""
+    async with _arena_on_screen(aurora_like, settings) as (rt, broadcaster, screen, top):
+        await rt.store.pool.execute(FAILING_INVOKE)
+        players = [f"p{i}" for i in range(20)]
+        results = await asyncio.gather(
+            *(rt.store.submit("arena", [ScoreInput(p, 100 + i)]) for i, p in enumerate(players))
+        )
+        assert len(results) == len(players)
+        stored = await rt.store.fetch_top("arena", limit=100)
+        assert {e.player_id for e in stored.entries} == set(players)
+        failed = await rt.store.pool.fetchval("SELECT count(*) FROM lb_wakeup_failure")
+        assert failed >= 1 and await rt.store.pool.fetchval(CALLS) == failed
+        error = await rt.store.pool.fetchval("SELECT error FROM lb_wakeup_failure LIMIT 1")
+        assert "AccessDeniedException" in error
+
+        swept = await broadcaster.handle({"source": "sweep"})
+        assert swept["wakeup_failures"] == failed and swept["frames"] >= 1
+        assert await rt.store.pool.fetchval("SELECT count(*) FROM lb_wakeup_failure") == 0
+        await asyncio.sleep(0.2)
+        expected = [p for _, p in sorted((100 + i, p) for i, p in enumerate(players))][::-1][:5]
+        assert [e["player"] for e in screen.last(top)["entries"]] == expected
+
+
+async def test_concurrent_writers_within_one_lease_invoke_once(
+    aurora_like: str, settings: Settings
+) -> None:
+    """Fifty writers of one board at once, within one lease, make one invoke between them;
+    once a woken broadcaster has drained the board and let the lease go, the next write
+    invokes again."""
+    await _set_lease_ms(aurora_like, 5000)
+    async with _arena_on_screen(aurora_like, settings) as (rt, broadcaster, _, _):
+        await asyncio.gather(
+            *(rt.store.submit("arena", [ScoreInput(f"w{i}", i)]) for i in range(50))
+        )
+        assert await rt.store.pool.fetchval(CALLS) == 1
+        await broadcaster.handle({"source": "postgres", "board": "arena"})
+        await rt.store.submit("arena", [ScoreInput("later", 1000)])
+        assert await rt.store.pool.fetchval(CALLS) == 2
+
+
+async def test_writers_make_no_invoke_while_a_broadcaster_drains(
+    aurora_like: str, settings: Settings
+) -> None:
+    """A woken broadcaster keeps the lease while writes keep coming (longer than several
+    leases), so those writes invoke nothing; it pushes them all, then lets the lease go."""
+    await _set_lease_ms(aurora_like, 300)
+    async with _arena_on_screen(aurora_like, settings) as (rt, broadcaster, screen, top):
+        await rt.store.submit("arena", [ScoreInput("first", 1)])
+        assert await rt.store.pool.fetchval(CALLS) == 1
+        draining = asyncio.create_task(broadcaster.handle({"source": "postgres", "board": "arena"}))
+        for i in range(40):  # 1.2 s of writes, four leases' worth
+            await rt.store.submit("arena", [ScoreInput(f"s{i}", 10 + i)])
+            await asyncio.sleep(0.03)
+        result = await asyncio.wait_for(draining, 10)
+        assert await rt.store.pool.fetchval(CALLS) <= 2  # at most one if the machine stalls
+        assert result["events"] == 41
+        await asyncio.sleep(0.2)
+        assert screen.last(top)["entries"][0]["player"] == "s39"

@@ -199,13 +199,15 @@ async def test_numbered_migrations_run_once_in_order_and_newer_ones_are_left_alo
     """A new numbered file runs once, after the ones before it; a database that it has
     migrated still migrates with the code that does not ship it (a rolled-back deploy)."""
     migrations = _copy(MIGRATIONS, tmp_path / "migrations")
-    (migrations / "0002_probe.sql").write_text(
+    shipped = [(m.version, m.name) for m in load_migrations()]
+    probe = shipped[-1][0] + 1
+    (migrations / f"{probe:04d}_probe.sql").write_text(
         "CREATE TABLE lb_probe (board_id text REFERENCES lb_board);\n"
     )
     async with _empty_database(pg_server, "lb_migrate_newer") as conn:
-        assert await migrate(conn, migrations=migrations) == [1, 2]
+        assert await migrate(conn, migrations=migrations) == [v for v, _ in shipped] + [probe]
         assert await migrate(conn, migrations=migrations) == []
         assert await migrate(conn) == []
         assert await conn.fetchval("SELECT to_regclass('lb_probe') IS NOT NULL")
         versions = await conn.fetch("SELECT version, name FROM lb_schema_migration ORDER BY 1")
-        assert [tuple(r) for r in versions] == [(1, "baseline"), (2, "probe")]
+        assert [tuple(r) for r in versions] == [*shipped, (probe, "probe")]

@@ -46,10 +46,20 @@ def lambda_asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_lambda_asset(out_dir=tmp_path_factory.mktemp("asset") / "arm64", platform_=target)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+"""What ``npx cdk synth`` gets from cdk.json: the feature flags among it."""
+
+
 def _synthesize(outdir: Path, asset: Path, context: dict[str, Any]) -> Synthesized:
     app = cdk.App(
         outdir=str(outdir),
-        context={**context, "@aws-cdk/core:validationReportJson": True},
+        context={
+            **CDK_CONTEXT,
+            **context,
+            "@aws-cdk/core:validationReportJson": True,
+            "aws:cdk:enable-asset-metadata": True,  # as the CLI does
+        },
     )
     stacks = create_stacks(app, asset_dir=asset)
     error = None

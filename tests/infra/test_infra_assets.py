@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,61 @@ def test_arm64_asset_size(lambda_asset: Path) -> None:
     assert size < SIZE_BUDGET < LAMBDA_UNZIPPED_LIMIT, f"{size / 2**20:.1f} MiB"
     assert list(lambda_asset.glob("pydantic_core/*aarch64*.so")), "expected arm64 wheels"
     assert json.dumps(size)
+
+
+def _assembly(tmp_path: Path, asset: Path, handlers: dict[str, str]) -> Path:
+    """A cloud assembly of Python functions on this interpreter and machine, over ``asset``."""
+    import platform
+
+    arch = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    template = {
+        "Resources": {
+            name: {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Handler": handler, "Runtime": runtime, "Architectures": [arch]},
+                "Metadata": {"aws:asset:path": str(asset)},
+            }
+            for name, handler in handlers.items()
+        }
+    }
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "Stack.template.json").write_text(json.dumps(template))
+    return tmp_path
+
+
+def _import_script(assembly: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "import_asset_handlers.py"), str(assembly), *args],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_the_ci_import_script_imports_every_handler(
+    host_asset: Path, lambda_runtime: Path, tmp_path: Path
+) -> None:
+    """scripts/import_asset_handlers.py (the arm64 CI job) imports each function's handler
+    from the asset its template names, and fails on one that does not import."""
+    handlers = {fn.name: HANDLERS[fn] for fn in Fn}
+    good = _import_script(
+        _assembly(tmp_path / "good", host_asset, handlers), "--runtime", str(lambda_runtime)
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"{len(Fn)} imported, 0 failed" in good.stdout
+    bad = _import_script(
+        _assembly(tmp_path / "bad", host_asset, {**handlers, "Broken": "rest.handler.nothing"}),
+        "--runtime", str(lambda_runtime),
+    )  # fmt: skip
+    assert bad.returncode == 1 and "1 failed" in bad.stdout, bad.stdout
+
+
+def test_the_ci_import_script_refuses_another_platform(dev: Any) -> None:
+    """On a machine that is not the functions' (arm64, Python 3.14), the script refuses to
+    vouch for the asset rather than import a build for another platform."""
+    result = _import_script(dev.outdir)
+    lines = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    if result.returncode == 0:  # this machine is arm64 with the Lambda's Python
+        assert not lines
+        return
+    assert len(lines) == len(Fn), result.stdout
+    assert all("architecture" in line or "runtime" in line for line in lines)

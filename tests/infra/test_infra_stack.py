@@ -47,6 +47,8 @@ def test_resource_counts(dev: Synthesized) -> None:
     t.resource_count_is("AWS::EC2::NatGateway", 1)
     t.resource_count_is("AWS::EC2::FlowLog", 1)
     t.resource_count_is("AWS::EC2::VPCEndpoint", 1)
+    t.resource_count_is("AWS::SQS::Queue", 1)
+    t.resource_count_is("AWS::ApiGateway::Account", 0)
     t.resource_count_is("AWS::Events::Rule", 3)
     t.resource_count_is("Custom::LeaderboardMigrations", 1)
     t.resource_count_is("AWS::SecretsManager::RotationSchedule", 1)
@@ -339,7 +341,7 @@ def test_environment_holds_no_secret_values(dev: Synthesized) -> None:
         assert not any("PASSWORD" in key or key.endswith("_SECRET") for key in env)
     _, broadcaster = function_by_handler(dev, Fn.BROADCASTER)
     env = broadcaster["Properties"]["Environment"]["Variables"]
-    assert {"LEADERBOARD_DB_SECRET_ARN", "LEADERBOARD_WS_API_ID", "LEADERBOARD_STAGE"} <= set(env)
+    assert {"LEADERBOARD_DB_IAM_USER", "LEADERBOARD_WS_API_ID", "LEADERBOARD_STAGE"} <= set(env)
     _, rest = function_by_handler(dev, Fn.REST)
     assert "LEADERBOARD_WS_API_ID" not in rest["Properties"]["Environment"]["Variables"]
 

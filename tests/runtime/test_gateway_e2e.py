@@ -10,6 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosedOK
 
 from core.settings import Settings
+from db.feed import boards_with_pending
 from db.services import Services
 from runtime.app import LocalRuntime
 from runtime.gateway import route_event
@@ -66,11 +67,18 @@ async def test_reconnecting_gets_a_new_connection_that_sees_earlier_scores(
         await ask(ws, {"action": "submit", "board": "arena", "score": 42})
         first = {c.connection_id for c in runtime.sender}
     await eventually(lambda: _no_live(runtime))
+    # a `me` snapshot is exact as of the board's sequenced position: wait until the
+    # submit's event is sequenced (the runtime's maintenance does it within 0.1 s)
+    await eventually(lambda: _sequenced(runtime))
     async with open_ws(runtime.ws_url, tok) as ws:
         second = {c.connection_id for c in runtime.sender}
         snap = await ask(ws, {"action": "subscribe", "board": "arena", "view": "me"})
         assert snap["me"] == {"player": "alice", "score": 42, "rank": 1}
     assert len(first) == len(second) == 1 and first != second
+
+
+async def _sequenced(runtime: LocalRuntime) -> bool:
+    return not await boards_with_pending(runtime.store.pool)
 
 
 async def _no_live(runtime: LocalRuntime) -> bool:
