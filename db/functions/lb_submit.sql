@@ -16,6 +16,12 @@
 -- one event when the key moved, and an idempotency record of the same shape, so a replay
 -- answers the same whichever branch wrote it.
 --
+-- The ranks and the total an ack reports are read in ONE statement, so from one snapshot
+-- (READ COMMITTED takes a new one per statement): it holds this writer's own uncommitted
+-- arrival and every writer committed before it, so each rank is exact in it and never
+-- above the total. Read in two statements, writers committing in between made acks of
+-- "rank 9 of total 8" (tests/db/test_submit_races.py).
+--
 -- Errors use SQLSTATEs of class LB, mapped to client errors by db/errors.py:
 --   LB404 unknown board   LB422 score out of bounds   LB409 submission id reused
 CREATE OR REPLACE FUNCTION lb_submit(
@@ -127,8 +133,10 @@ BEGIN
         END IF;
 
         IF p_with_ranks THEN
-            n_total := lb_count_entries(b.season_no);
-            s_rank := lb_count_before(b.season_no, sign * s_score, s_at, s_player) + 1;
+            -- one statement, so one snapshot: the rank and the total (see the header)
+            SELECT lb_count_entries(b.season_no),
+                   lb_count_before(b.season_no, sign * s_score, s_at, s_player) + 1
+              INTO n_total, s_rank;
         END IF;
         s_improved := s_prev_at IS NULL OR sign * s_score < sign * s_prev_score;
 
@@ -193,19 +201,19 @@ BEGIN
       FROM o;
 
     IF p_with_ranks AND cardinality(o_players) > 16 THEN
-        -- many keys: one merged pass (lb_count_before_many.sql)
-        n_total := lb_count_entries(b.season_no);
-        SELECT array_agg(m.before + 1 ORDER BY m.i)
-          INTO o_ranks
+        -- many keys: one merged pass (lb_count_before_many.sql); the total in the same
+        -- statement, so from the same snapshot as the ranks
+        SELECT lb_count_entries(b.season_no), array_agg(m.before + 1 ORDER BY m.i)
+          INTO n_total, o_ranks
           FROM lb_count_before_many(
                    b.season_no,
                    ARRAY(SELECT sign * x FROM unnest(o_scores) WITH ORDINALITY AS u(x, k) ORDER BY k),
                    o_ats, o_players) AS m;
     ELSIF p_with_ranks THEN
-        n_total := lb_count_entries(b.season_no);
-        SELECT array_agg(lb_count_before(b.season_no, sign * r.score, r.at, r.player_id) + 1
+        SELECT lb_count_entries(b.season_no),
+               array_agg(lb_count_before(b.season_no, sign * r.score, r.at, r.player_id) + 1
                          ORDER BY r.ord)
-          INTO o_ranks
+          INTO n_total, o_ranks
           FROM unnest(o_players, o_scores, o_ats) WITH ORDINALITY AS r(player_id, score, at, ord);
     ELSE
         o_ranks := array_fill(NULL::bigint, ARRAY[cardinality(o_players)]);
