@@ -97,6 +97,22 @@ BEGIN
         END IF;
     END IF;
 
+    -- Bounds apply to what was submitted, for every player alike: a best or latest score
+    -- outside them is refused even where the entry's standing score would not change.
+    -- An increment is a change, not a score: its result is checked after the upsert.
+    IF b.policy <> 'increment' THEN
+        IF cardinality(p_scores) = 1 THEN
+            hi := p_scores[1];
+            lo := hi;
+        ELSE
+            SELECT max(x), min(x) INTO hi, lo FROM unnest(p_scores) AS x;
+        END IF;
+        IF hi > b.max_score OR lo < b.min_score THEN
+            RAISE EXCEPTION 'a submitted score (% .. %) is outside the board''s bounds [%, %]',
+                lo, hi, b.min_score, b.max_score USING ERRCODE = 'LB422';
+        END IF;
+    END IF;
+
     -- Writers hold the board's sequencing lock shared until they commit;
     -- lb_sequence_settled() tries it exclusively to learn that none is in flight.
     PERFORM pg_advisory_xact_lock_shared(19522, hashtext(p_board));
