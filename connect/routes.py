@@ -207,7 +207,13 @@ async def _unsubscribe(event: WebSocketEvent, svc: Services) -> str:
 
 
 async def _default(event: WebSocketEvent, svc: Services) -> str:
-    """Messages that are not JSON or name no known action: a typed error listing the actions."""
+    """Messages that are not JSON or name no known action: a typed error listing the actions.
+    A binary frame (API Gateway hands it over base64-encoded) is named as such."""
+    if event.is_base64:
+        raise BadRequest(
+            "binary frames are not read: send each message as a text frame holding a JSON "
+            "object", code="binary_frame",
+        )  # fmt: skip
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     raise BadRequest(
         f"action {msg.action!r} is not served on this route: expected one of {', '.join(ACTIONS)}",

@@ -146,6 +146,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     # --- the message or request is malformed (400)
     ErrorCode("bad_request", BadRequest, "The request is invalid."),
     ErrorCode("invalid_json", BadRequest, "The message is empty, not JSON, or nested too deeply."),
+    ErrorCode("binary_frame", BadRequest, "A WebSocket message came as a binary frame; send JSON text frames."),
     ErrorCode("invalid_number", BadRequest, "The JSON holds NaN or Infinity; scores are integers."),
     ErrorCode("not_an_object", BadRequest, "The message is JSON but not an object."),
     ErrorCode("missing_action", BadRequest, "The message has no `action`."),

@@ -141,9 +141,19 @@ def parse_client_message(
     try:
         return _CLIENT.validate_python(data)
     except ValidationError as exc:
-        raise BadRequest(
-            f"invalid {action} message: {_describe(exc)}", code="invalid_message"
-        ) from exc
+        raise BadRequest(f"invalid {action} message: {_describe(exc)}", code=_code_of(exc)) from exc
+
+
+_RANGE_ERRORS: Final = frozenset({"less_than_equal", "greater_than_equal"})
+
+
+def _code_of(exc: ValidationError) -> str:
+    """``score_out_of_range`` for an integer score outside int64 (a whole or batch
+    submit's ``score``), else ``invalid_message``."""
+    first = exc.errors(include_url=False)[0]
+    if first["loc"] and first["loc"][-1] == "score" and first["type"] in _RANGE_ERRORS:
+        return "score_out_of_range"
+    return "invalid_message"
 
 
 def request_id_of(body: str | None) -> str | None:

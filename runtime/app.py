@@ -9,7 +9,7 @@
   :class:`~db.connections.ConnectionStore` and the in-process sender;
 - one aiohttp server: the WebSocket endpoint, ``@connections`` and ``/health``
   (:class:`~runtime.gateway.Gateway`), ``GET /metrics`` (connections and the
-  broadcaster's counters), plus any :data:`Mount` (the REST adapter);
+  broadcaster's counters; an admin token only), plus any :data:`Mount` (the REST adapter);
 - the broadcaster, woken by LISTEN (:class:`~runtime.broadcasting.BroadcastLoop`), on a
   pool of its own (``BACKGROUND_POOL`` connections), as the broadcaster Lambda has its
   own connections on AWS: background work never queues behind a burst of submits;
@@ -49,6 +49,7 @@ from db.store import Store
 from runtime.broadcasting import BroadcastLoop
 from runtime.events import LOCAL_API_ID, ApiStage
 from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
+from runtime.httplog import ServerLog
 from runtime.inprocess import InProcessSender
 
 log = logging.getLogger("leaderboard.runtime")
@@ -137,6 +138,7 @@ class LocalRuntime:
         self._services: Services | None = None
         self._gateway: Gateway | None = None
         self._bound_port: int | None = None
+        self._verifier: Any = None  # authorizer.tokens.TokenVerifier, built on first use
 
     # --- what a started runtime exposes --------------------------------------------
 
@@ -242,7 +244,7 @@ class LocalRuntime:
         app.router.add_get("/metrics", self._metrics)
         for mount in self._mounts:
             mount(app, services)
-        runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None)
+        runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None, logger=ServerLog())
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, self.host, self._port)
@@ -281,12 +283,41 @@ class LocalRuntime:
 
         return partial(authorize, verifier=TokenVerifier(settings=self.settings))
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        """``GET /metrics``: the runtime's counters (connections, broadcaster rounds)."""
+    async def _metrics(self, request: web.Request) -> web.Response:
+        """``GET /metrics``: the runtime's counters (connections, broadcaster rounds), for an
+        admin token only (``Authorization: Bearer <token>``): 401 without a valid token,
+        403 for any other role, as problem+json."""
+        refusal = await self._admin_only(request)
+        if refusal is not None:
+            return refusal
         body: dict[str, Any] = {"connections": len(self.sender)}
         if self.broadcasts is not None:
             body["broadcast"] = self.broadcasts.stats.as_dict()
         return web.json_response(body)
+
+    async def _admin_only(self, request: web.Request) -> web.Response | None:
+        """None for a request bearing a valid admin token, else its problem response."""
+        from authorizer.tokens import TokenVerifier
+        from core.auth import Role, require_role
+        from core.errors import LeaderboardError, Unauthorized
+        from rest.api import problem_response
+        from runtime.rest_gateway import web_response
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, tok = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not tok.strip():
+                raise Unauthorized(
+                    "missing bearer token: expected 'Authorization: Bearer <admin JWT>'",
+                    code="missing_token",
+                )
+            if self._verifier is None:
+                self._verifier = TokenVerifier(settings=self.settings)
+            principal = await asyncio.to_thread(self._verifier.verify, tok.strip())
+            require_role(principal, Role.ADMIN)
+        except LeaderboardError as exc:
+            return web_response(problem_response(exc, instance=request.path).to_proxy())
+        return None
 
     def _start_jobs(
         self, stack: AsyncExitStack, services: Services, extra: Sequence[PeriodicJob]

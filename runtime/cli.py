@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -58,9 +59,18 @@ def cmd_token(args: argparse.Namespace) -> int:
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
     print(mint_token(
         secret=secret, player_id=args.player, role=args.role, issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience, ttl_s=args.ttl,
+        audience=settings.jwt_audience, ttl_s=args.ttl, subject=args.player or f"dev-{args.role}",
     ))  # fmt: skip
     return 0
+
+
+def more_tokens_hint(data_dir: str | Path) -> str:
+    """The command that mints more tokens for a service started on ``data_dir`` (whose
+    secret lives there unless LEADERBOARD_JWT_SECRET is set)."""
+    return (
+        f"leaderboard --data-dir {shlex.quote(str(data_dir))} token --player alice --role player"
+        " (or --role server|spectator|admin)"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:

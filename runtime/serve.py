@@ -51,6 +51,7 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     from authorizer.tokens import mint_token
+    from runtime.cli import more_tokens_hint
 
     runtime = LocalRuntime(
         settings, data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
@@ -78,7 +79,7 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
               f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"
-              f"  more tokens: leaderboard token --player alice --role player\n"
+              f"  more tokens: {more_tokens_hint(settings.data_dir)}\n"
               f"Ctrl-C stops everything.\n", flush=True)  # fmt: skip
         demo_task = asyncio.create_task(_demo(runtime, game_server, stop)) if demo else None
         await stop.wait()
