@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connect.events import WebSocketEvent
-from core.auth import Principal, check_submit_for
+from core.auth import Principal, check_submit_for, submission_scope
 from core.conflation import ViewState
 from core.errors import BadRequest, ClientError, ConnectionGone
 from core.ids import PlayerId, SubmissionId
@@ -92,6 +92,7 @@ async def _submit(event: WebSocketEvent, svc: Services) -> str:
         msg.board,
         scores,
         submission_id=SubmissionId(msg.submission_id) if msg.submission_id else None,
+        submitter=submission_scope(principal),
     )
     return AckFrame(
         request_id=msg.request_id, board=msg.board, submission_id=msg.submission_id,

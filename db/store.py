@@ -94,7 +94,7 @@ COUNT_SEASONS: Final = "SELECT count(*) FROM lb_season WHERE board_id = $1"
 # on its first submit and the local runtime once per pooled connection.
 SUBMIT: Final = """
 SELECT * FROM lb_submit($1, $2, $3, $4, $5::text[]::bigint[], $6::text[]::timestamptz[],
-                        $7::text[]::jsonb[], $8)"""
+                        $7::text[]::jsonb[], $8, $9)"""
 
 FETCH_TOP: Final = """
 WITH
@@ -481,12 +481,15 @@ class Store:
         scores: Sequence[ScoreInput],
         *,
         submission_id: SubmissionId | None = None,
+        submitter: str = "",
         with_ranks: bool = True,
     ) -> list[SubmitResult]:
         """Apply one score or a batch in one transaction (all or nothing).
 
-        Idempotent by ``submission_id``: a retry returns the first result with
-        ``replayed=True``; the same id with another payload raises Conflict. Results
+        Idempotent by ``submission_id`` within ``submitter`` (the principal's scope,
+        :func:`core.auth.submission_scope`; ``""`` for the service's own callers): a retry
+        returns the first result with ``replayed=True``; the same id with another payload
+        raises Conflict; another submitter's ids are neither. Results
         come back in rank order. ``with_ranks=False`` (bulk imports) skips computing
         ranks, which then come back as None.
         """
@@ -504,7 +507,7 @@ class Store:
             metas.append(encode_metadata(item.metadata, max_bytes=self.settings.metadata_max_bytes))
         digest = request_hash(bid, scores) if submission_id else None
         rows = await self._submit_with_retry(
-            bid, submission_id, digest, players, values, ats, metas, with_ranks
+            bid, submission_id, digest, players, values, ats, metas, with_ranks, submitter
         )
         return [
             SubmitResult(

@@ -4,7 +4,9 @@
 -- update policy, appends rank deltas and change events, and returns each player's new
 -- score, rank and whether the entry improved. With a submission id the first result is
 -- stored, and a retry with the same id and payload replays it (an increment counts
--- once); the same id with another payload is a conflict.
+-- once); the same id with another payload is a conflict. Ids are the submitter's own
+-- (p_submitter, the principal's scope: migrations/0002_submission_scope.sql): another
+-- submitter's record under the same id is neither replayed nor a conflict.
 --
 -- A submit of exactly one score, the common case, takes a scalar branch: the upsert
 -- (lb_upsert_entries, which both branches call) into variables, the deltas and the event
@@ -32,7 +34,8 @@ CREATE OR REPLACE FUNCTION lb_submit(
     p_scores      bigint[],
     p_ats         timestamptz[],
     p_metas       jsonb[],
-    p_with_ranks  boolean DEFAULT true
+    p_with_ranks  boolean DEFAULT true,
+    p_submitter   text DEFAULT ''
 )
 RETURNS TABLE (
     player_id    text,
@@ -79,9 +82,18 @@ BEGIN
     END IF;
 
     IF p_submission IS NOT NULL THEN
+        -- the submitter's own record, else one carried over from before ids were scoped
+        -- (submitter ''), which only replays the same payload and never conflicts
         SELECT sub.request_hash, sub.result INTO prior
           FROM lb_submission sub
-         WHERE sub.board_id = p_board AND sub.submission_id = p_submission;
+         WHERE sub.board_id = p_board AND sub.submitter = p_submitter
+           AND sub.submission_id = p_submission;
+        IF NOT FOUND AND p_submitter <> '' THEN
+            SELECT sub.request_hash, sub.result INTO prior
+              FROM lb_submission sub
+             WHERE sub.board_id = p_board AND sub.submitter = ''
+               AND sub.submission_id = p_submission AND sub.request_hash = p_hash;
+        END IF;
         IF FOUND THEN
             IF prior.request_hash <> p_hash THEN
                 RAISE EXCEPTION 'submission id % was already used with a different payload',
@@ -157,8 +169,8 @@ BEGIN
         s_improved := s_prev_at IS NULL OR sign * s_score < sign * s_prev_score;
 
         IF p_submission IS NOT NULL THEN
-            INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
-            VALUES (p_board, p_submission, p_hash, jsonb_build_array(jsonb_build_object(
+            INSERT INTO lb_submission (board_id, submitter, submission_id, request_hash, result)
+            VALUES (p_board, p_submitter, p_submission, p_hash, jsonb_build_array(jsonb_build_object(
                 'player_id', s_player, 'score', s_score, 'achieved_at', s_at,
                 'updates', s_updates, 'improved', s_improved, 'rank', s_rank,
                 'total', n_total)));
@@ -247,8 +259,8 @@ BEGIN
                                    WITH ORDINALITY AS x(score, prev_score, prev_at, ord)
                              ORDER BY x.ord))
                AS r(player_id, score, at, updates, rank, improved);
-        INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
-        VALUES (p_board, p_submission, p_hash, result);
+        INSERT INTO lb_submission (board_id, submitter, submission_id, request_hash, result)
+        VALUES (p_board, p_submitter, p_submission, p_hash, result);
     END IF;
 
     RETURN QUERY

@@ -74,3 +74,38 @@ async def test_a_batch_with_an_out_of_bounds_score_for_an_existing_player_is_ref
                                         {"player": "p2", "score": -1}]})  # fmt: skip
         assert bad["type"] == "error" and bad["error"]["code"] == "score_out_of_range"
         assert await _rows(runtime.store.pool) == before
+
+
+async def test_no_one_can_occupy_another_players_submission_id(runtime: LocalRuntime) -> None:
+    """A submission id used first by bob (or a server) is still alice's to use: her submit
+    applies, her retry replays, and her reuse with other scores conflicts."""
+    s = runtime.settings
+    await runtime.store.create_board(BoardSpec(id="kills", policy=UpdatePolicy.INCREMENT))
+    server = token(s, None, role="server", subject="match-host")
+    async with (
+        open_ws(runtime.ws_url, token(s, "bob")) as bob,
+        open_ws(runtime.ws_url, token(s, "alice")) as alice,
+        open_ws(runtime.ws_url, server) as host,
+    ):
+        squat = await ask(bob, {"action": "submit", "board": "kills", "score": 1,
+                                "submission_id": "m42-alice"})  # fmt: skip
+        assert squat["type"] == "ack"
+        hosted = await ask(host, {"action": "submit", "board": "kills", "player": "carol",
+                                  "score": 2, "submission_id": "m42-alice"})  # fmt: skip
+        assert hosted["type"] == "ack" and not hosted["results"][0]["replayed"]
+        mine = {"action": "submit", "board": "kills", "score": 5, "submission_id": "m42-alice"}
+        first = await ask(alice, mine)
+        assert first["type"] == "ack", first
+        assert first["results"][0] | {"rank": 0, "total": 0} == {
+            "player": "alice", "score": 5, "rank": 0, "total": 0, "improved": True,
+            "replayed": False,
+        }  # fmt: skip
+        retry = await ask(alice, mine)
+        assert retry["results"][0]["replayed"] and retry["results"][0]["score"] == 5
+        reused = await ask(alice, {**mine, "score": 6})
+        assert reused["type"] == "error" and reused["error"]["code"] == "submission_conflict"
+    # a new token of the same player keeps the same ids
+    async with open_ws(runtime.ws_url, token(s, "alice", ttl_s=600)) as again:
+        replay = await ask(again, mine)
+        assert replay["results"][0]["replayed"]
+    assert (await runtime.store.fetch_standing("kills", "alice")).entry.score == 5
