@@ -24,6 +24,10 @@
 -- above the total. Read in two statements, writers committing in between made acks of
 -- "rank 9 of total 8" (tests/db/test_submit_races.py).
 --
+-- last_event is the id of the write's last change event (NULL when it moved no entry),
+-- the same on every row: the caller numbers it after the commit (lb_seq_of.sql) to tell
+-- the client which board seq the write is, and a replay answers the first write's.
+--
 -- Errors use SQLSTATEs of class LB, mapped to client errors by db/errors.py:
 --   LB404 unknown board   LB422 score out of bounds   LB409 submission id reused
 CREATE OR REPLACE FUNCTION lb_submit(
@@ -45,7 +49,8 @@ RETURNS TABLE (
     improved     boolean,
     rank         bigint,
     total        bigint,
-    replayed     boolean
+    replayed     boolean,
+    last_event   bigint
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -72,6 +77,7 @@ DECLARE
     s_prev_at      timestamptz;
     s_rank         bigint;
     s_improved     boolean;
+    s_event        bigint;
 BEGIN
     SELECT l.board_id, l.sort_order, l.policy, l.min_score, l.max_score, l.season_no, l.season
       INTO b
@@ -101,10 +107,10 @@ BEGIN
             END IF;
             RETURN QUERY
                 SELECT r.player_id, r.score, r.achieved_at, r.updates, r.improved, r.rank,
-                       r.total, true
+                       r.total, true, r.last_event
                   FROM jsonb_to_recordset(prior.result) AS r(
                        player_id text, score bigint, achieved_at timestamptz, updates integer,
-                       improved boolean, rank bigint, total bigint);
+                       improved boolean, rank bigint, total bigint, last_event bigint);
             RETURN;
         END IF;
     END IF;
@@ -157,7 +163,8 @@ BEGIN
             INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
                                   old_at, new_at)
             VALUES (b.board_id, b.season, b.season_no, s_player, s_prev_score, s_score,
-                    s_prev_at, s_at);
+                    s_prev_at, s_at)
+            RETURNING lb_event.event_id INTO s_event;
         END IF;
 
         IF p_with_ranks THEN
@@ -173,7 +180,7 @@ BEGIN
             VALUES (p_board, p_submitter, p_submission, p_hash, jsonb_build_array(jsonb_build_object(
                 'player_id', s_player, 'score', s_score, 'achieved_at', s_at,
                 'updates', s_updates, 'improved', s_improved, 'rank', s_rank,
-                'total', n_total)));
+                'total', n_total, 'last_event', s_event)));
         END IF;
 
         player_id := s_player;
@@ -184,6 +191,7 @@ BEGIN
         rank := s_rank;
         total := n_total;
         replayed := false;
+        last_event := s_event;
         RETURN NEXT;
         RETURN;
     END IF;
@@ -221,12 +229,15 @@ BEGIN
           FROM o WHERE o.prev_at IS NOT NULL
         UNION ALL
         SELECT b.season_no, sign * o.score, o.at, o.player_id, 1, o.prev_at IS NULL FROM o
+    )    , ev AS (
+        INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
+                              old_at, new_at)
+        SELECT b.board_id, b.season, b.season_no, o.player_id, o.prev_score, o.score,
+               o.prev_at, o.at
+          FROM o
+        RETURNING lb_event.event_id AS id
     )
-    INSERT INTO lb_event (board_id, season, season_no, player_id, old_score, new_score,
-                          old_at, new_at)
-    SELECT b.board_id, b.season, b.season_no, o.player_id, o.prev_score, o.score,
-           o.prev_at, o.at
-      FROM o;
+    SELECT max(ev.id) INTO s_event FROM ev;
 
     IF p_with_ranks AND cardinality(o_players) > 16 THEN
         -- many keys: one merged pass (lb_count_before_many.sql); the total in the same
@@ -251,7 +262,7 @@ BEGIN
         SELECT jsonb_agg(jsonb_build_object(
                    'player_id', r.player_id, 'score', r.score, 'achieved_at', r.at,
                    'updates', r.updates, 'improved', r.improved, 'rank', r.rank,
-                   'total', n_total))
+                   'total', n_total, 'last_event', s_event))
           INTO result
           FROM unnest(o_players, o_scores, o_ats, o_updates, o_ranks,
                       ARRAY(SELECT x.prev_at IS NULL OR sign * x.score < sign * x.prev_score
@@ -266,7 +277,7 @@ BEGIN
     RETURN QUERY
         SELECT r.player_id, r.score, r.at, r.updates,
                r.prev_at IS NULL OR sign * r.score < sign * r.prev_score,
-               r.rank, n_total, false
+               r.rank, n_total, false, s_event
           FROM unnest(o_players, o_scores, o_ats, o_updates, o_prev_scores, o_prev_ats, o_ranks)
                AS r(player_id, score, at, updates, prev_score, prev_at, rank);
 END;

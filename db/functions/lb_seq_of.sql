@@ -1,0 +1,55 @@
+-- The board seq a committed write was numbered with, numbering it now if no one has yet.
+--
+-- Called by the submitter right after lb_submit committed (db/store.py), with the id of
+-- the write's last change event, so the ack can say which seq the write is: every
+-- snapshot and update of the board at that seq or later reflects it. If the event is
+-- numbered already (a broadcaster, the maintenance job or a concurrent submitter's call
+-- numbered it), that is one index probe and no write. Otherwise every committed pending
+-- event of the board is numbered, exactly as lb_sequence_settled.sql does it (in
+-- event_id order, from the board's counter, under the board row's lock), but without its
+-- try-lock on the writers' sequencing lock: holding that lock exclusively, even briefly,
+-- would make new writers of the board wait. The event is committed, so the numbering
+-- reaches it.
+--
+-- Without an event (the write moved no entry, or a replay whose record predates
+-- last_event), the board's current seq: every state at it or later reflects the write.
+-- An event pruned past its retention answers the same.
+CREATE OR REPLACE FUNCTION lb_seq_of(p_board text, p_event bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    s bigint;
+    base bigint;
+    n bigint;
+BEGIN
+    IF p_event IS NOT NULL THEN
+        SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
+        IF NOT FOUND THEN
+            p_event := NULL;
+        ELSIF s IS NOT NULL THEN
+            RETURN s;
+        END IF;
+    END IF;
+    IF p_event IS NULL THEN
+        RETURN (SELECT b.seq FROM lb_board b WHERE b.board_id = p_board);
+    END IF;
+    SELECT b.seq INTO base FROM lb_board b WHERE b.board_id = p_board FOR NO KEY UPDATE;
+    -- after waiting for the lock, the event may have been numbered by its holder
+    SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
+    IF s IS NOT NULL THEN
+        RETURN s;
+    END IF;
+    WITH numbered AS (
+        SELECT e.event_id, base + row_number() OVER (ORDER BY e.event_id) AS s
+          FROM lb_event e
+         WHERE e.board_id = p_board AND e.seq IS NULL
+    )
+    UPDATE lb_event e SET seq = numbered.s FROM numbered WHERE e.event_id = numbered.event_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        UPDATE lb_board b SET seq = base + n WHERE b.board_id = p_board;
+    END IF;
+    SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
+    RETURN s;
+END;
+$$;
