@@ -188,10 +188,20 @@ class AckResult(BaseModel):
 
 
 class AckFrame(_Frame):
+    """The reply to a submit, sent after its transaction committed."""
+
     type: Literal["ack"] = "ack"
     request_id: str | None = None
     board: str
     submission_id: str | None = None
+    seq: int = Field(
+        ge=0,
+        description="The board seq this write was numbered with: the seq of its last change "
+        "event, so every snapshot and update of the board with this seq or a later one "
+        "reflects it (and the update with exactly this seq is the first that does). A "
+        "write that moved no entry has no event: then the board's seq when it was acked. "
+        "A replay answers the first write's seq. Pass it as `min_seq` to a REST read.",
+    )
     results: list[AckResult]
 
 

@@ -11,8 +11,10 @@ pydantic models, runs the route, and turns the result or the error into a respon
   the error's stable ``code``; an unknown path is 404, a known path with another
   method is 405 with ``Allow``; anything unexpected is a logged 500.
 
-Reads go through :class:`~rest.reads.SnapshotReads` (replica first); admin writes go
-to the primary through the store, and their answers are read back from the primary.
+Reads go through :class:`~rest.reads.SnapshotReads` (replica first; with ``min_seq``,
+:func:`rest.freshness.at_least` waits for the replica to reach that seq, then reads the
+primary); writes go to the primary through the store, and their answers are read back
+from the primary.
 The route functions do no HTTP: they take typed inputs and return models.
 """
 
@@ -36,12 +38,13 @@ from core.errors import (
     PayloadTooLarge,
     ServerError,
 )
-from core.ranking import Page
+from core.ranking import Page, Standing
 from core.settings import Settings
 from db.services import Services
 from db.store import Store
 from rest.cursor import CursorCodec, CursorPosition, cursor_key
 from rest.events import RestRequest, RestResponse
+from rest.freshness import at_least
 from rest.models import (
     AroundPage,
     AroundParams,
@@ -116,6 +119,10 @@ def _detail(board: Board, *, season: str, entries: int, as_of_seq: int) -> Board
     )  # fmt: skip
 
 
+def _seq(read: Page | Standing) -> int:
+    return read.as_of_seq
+
+
 def _entries(page: Page) -> list[Entry]:
     return [Entry.of(e) for e in page.entries]
 
@@ -131,8 +138,16 @@ async def list_boards(p: NoParams, body: None, svc: RestServices) -> BoardList:
 
 
 async def get_board(p: SeasonParams, body: None, svc: RestServices) -> BoardDetail:
-    board = await svc.reads.get_board(p.board)
-    page = await svc.reads.fetch_top(p.board, season=p.season, limit=1)
+    async def read(replica: bool) -> tuple[Board, Page]:
+        if replica:
+            board = await svc.reads.get_board(p.board)
+            return board, await svc.reads.fetch_top(p.board, season=p.season, limit=1)
+        board = await svc.store.get_board(p.board)
+        return board, await svc.store.fetch_top(p.board, season=p.season, limit=1)
+
+    board, page = await at_least(
+        p.min_seq, lambda: read(True), lambda: read(False), lambda r: r[1].as_of_seq
+    )
     return _detail(board, season=page.season, entries=page.total, as_of_seq=page.as_of_seq)
 
 
@@ -163,7 +178,12 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
                 code="cursor_mismatch",
             )
         season, after = position.season, position.after
-    page = await svc.reads.fetch_top(p.board, season=season, limit=p.limit, after=after)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_top(p.board, season=season, limit=p.limit, after=after),
+        lambda: svc.store.fetch_top(p.board, season=season, limit=p.limit, after=after),
+        _seq,
+    )
     cursor = None
     if page.next_after is not None:
         cursor = svc.cursors.encode(CursorPosition(p.board, page.season, page.next_after))
@@ -174,7 +194,12 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
 
 
 async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerStanding:
-    st = await svc.reads.fetch_standing(p.board, p.player, season=p.season)
+    st = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_standing(p.board, p.player, season=p.season),
+        lambda: svc.store.fetch_standing(p.board, p.player, season=p.season),
+        _seq,
+    )
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
@@ -182,7 +207,12 @@ async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerSt
 
 
 async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPage:
-    page = await svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
+        lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
+        _seq,
+    )
     return AroundPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
         player=p.player, entries=_entries(page),
@@ -191,7 +221,12 @@ async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPa
 
 async def get_friends(p: FriendsParams, body: None, svc: RestServices) -> FriendsPage:
     wanted = p.player_ids()
-    page = await svc.reads.fetch_players(p.board, wanted, season=p.season)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_players(p.board, wanted, season=p.season),
+        lambda: svc.store.fetch_players(p.board, wanted, season=p.season),
+        _seq,
+    )
     found = {e.player_id for e in page.entries}
     return FriendsPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,

@@ -99,6 +99,13 @@ class SeasonParams(BoardParams):
         description="A past season to read; the current season when absent.",
         examples=["s1"],
     )
+    min_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="Read your writes: answer as of this board seq or later (a write's "
+        "`seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the "
+        "replica to catch up, then reads the primary.",
+    )
 
 
 class TopParams(SeasonParams):

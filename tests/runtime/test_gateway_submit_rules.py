@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import asyncpg
@@ -109,3 +111,32 @@ async def test_no_one_can_occupy_another_players_submission_id(runtime: LocalRun
         replay = await ask(again, mine)
         assert replay["results"][0]["replayed"]
     assert (await runtime.store.fetch_standing("kills", "alice")).entry.score == 5
+
+
+async def test_an_ack_carries_the_seq_of_the_push_that_reflects_it(runtime: LocalRuntime) -> None:
+    """An ack's seq is its write's: the update with that seq is the first showing the new
+    score; a submit that moves nothing, and a replay, answer seqs that already show it."""
+    s = runtime.settings
+    async with (
+        open_ws(runtime.ws_url, token(s, "alice")) as alice,
+        open_ws(runtime.ws_url, token(s, "viewer", role="spectator")) as viewer,
+    ):
+        snap = await ask(viewer, {"action": "subscribe", "board": "arena", "view": "top", "n": 5})
+        seen = snap["seq"]
+        for score in (10, 30, 20):
+            message = {"action": "submit", "board": "arena", "score": score,
+                       "submission_id": f"m-{score}"}  # fmt: skip
+            ack = await ask(alice, message)
+            assert ack["type"] == "ack"
+            if score == 20:  # worse on a best board: no event; the board's seq then
+                assert ack["seq"] == seen
+                continue
+            assert ack["seq"] > seen
+            while seen < ack["seq"]:
+                update = json.loads(await asyncio.wait_for(viewer.recv(), 10))
+                assert update["type"] == "update"
+                shown = {e["player"]: e["score"] for e in update["entries"]}
+                assert (shown.get("alice") == score) == (update["seq"] >= ack["seq"]), update
+                seen = update["seq"]
+            replay = await ask(alice, message)
+            assert replay["results"][0]["replayed"] and replay["seq"] == ack["seq"]

@@ -37,6 +37,9 @@ class Ack:
     board: str
     submission_id: str | None
     results: tuple[SubmitResult, ...]
+    seq: int | None = None
+    """The board seq the write was numbered with: states with this seq or later reflect it
+    (None from a service that does not say)."""
 
     @property
     def replayed(self) -> bool:
@@ -54,6 +57,7 @@ class Ack:
     def of(cls, frame: Mapping[str, Any]) -> Ack:
         return cls(
             board=str(frame["board"]), submission_id=frame.get("submission_id"),
+            seq=frame.get("seq"),
             results=tuple(
                 SubmitResult(
                     player=r["player"], score=r["score"], rank=r.get("rank"), total=r.get("total"),
