@@ -15,7 +15,7 @@ from typing import Any
 from connect.events import WebSocketEvent
 from core.auth import Principal, check_submit_for, submission_scope
 from core.conflation import ViewState
-from core.errors import BadRequest, ClientError, ConnectionGone
+from core.errors import BadRequest, ClientError, ConnectionGone, PayloadTooLarge
 from core.ids import PlayerId, SubmissionId
 from core.protocol import (
     ACTIONS,
@@ -87,6 +87,14 @@ async def _submit(event: WebSocketEvent, svc: Services) -> str:
     if not isinstance(msg, SubmitMessage):
         raise BadRequest(f"route submit got action {msg.action!r}", code="wrong_route")
     principal = event.principal()
+    if msg.scores is not None:
+        size = len((event.body or "").encode())
+        if size > svc.settings.batch_max_bytes:
+            raise PayloadTooLarge(
+                f"a batch submit must be at most {svc.settings.batch_max_bytes} bytes (one "
+                f"API Gateway frame), got {size}: split it (the SDK does)",
+                code="batch_too_large", max_bytes=svc.settings.batch_max_bytes, got=size,
+            )  # fmt: skip
     scores = _scores_of(msg, principal)
     results = await svc.store.submit(
         msg.board,

@@ -180,7 +180,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("too_large", PayloadTooLarge, "Something is over a size limit."),
     ErrorCode("message_too_large", PayloadTooLarge, "A message is over the message size limit."),
     ErrorCode("metadata_too_large", PayloadTooLarge, "Metadata is over its size limit."),
-    ErrorCode("batch_too_large", PayloadTooLarge, "A batch holds more scores than allowed."),
+    ErrorCode("batch_too_large", PayloadTooLarge, "A batch holds more scores, or more bytes, than allowed."),
     ErrorCode("body_too_large", PayloadTooLarge, "A REST body is over its size limit."),
     # --- who is calling (401)
     ErrorCode("unauthorized", Unauthorized, "No valid bearer token."),

@@ -101,6 +101,15 @@ SUBMIT: Final = """
 SELECT * FROM lb_submit($1, $2, $3, $4, $5::text[]::bigint[], $6::text[]::timestamptz[],
                         $7::text[]::jsonb[], $8, $9)"""
 
+# An entry's metadata replaced without a new score: not a rank move, so no event and no
+# seq (db/RANKING.md); the standing score keeps its place.
+SET_METADATA: Final = """
+UPDATE lb_entry e SET metadata = $3::jsonb
+  FROM lb_ladder l
+ WHERE l.board_id = $1 AND l.season = l.current_season
+   AND e.season_no = l.season_no AND e.player_id = $2
+RETURNING e.player_id"""
+
 # The seq a committed write was numbered with (db/functions/lb_seq_of.sql).
 SEQ_OF: Final = "SELECT lb_seq_of($1, $2)"
 
@@ -620,6 +629,23 @@ class Store:
             )
             for r in rows
         ]
+
+    async def set_metadata(
+        self, board: str, player: str, metadata: dict[str, Any] | None
+    ) -> Standing:
+        """Replace a player's metadata in the board's current season, keeping the score
+        (``None`` clears it); the player's standing read back from the primary."""
+        bid, pid = board_id(board), player_id(player)
+        text = encode_metadata(metadata, max_bytes=self.settings.metadata_max_bytes)
+        async with translated():
+            done = await self.pool.fetchval(SET_METADATA, bid, pid, text)
+        if done is None:
+            board_row = await self.get_board(bid)  # unknown_board when there is none
+            raise NotFound(
+                f"player {pid!r} has no entry on board {bid!r} season {board_row.season!r}",
+                code="unknown_player",
+            )
+        return await self.fetch_standing(bid, pid)
 
     async def _submit_with_retry(self, *args: Any) -> list[asyncpg.Record]:
         """Run lb_submit; retry transient conflicts. Two racing retries of one submission

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from core.auth import Role, can_read, require_role
+from core.auth import Principal, Role, can_read, check_submit_for, require_role, submission_scope
 from core.boards import Board
 from core.errors import (
     BadRequest,
@@ -38,7 +38,9 @@ from core.errors import (
     PayloadTooLarge,
     ServerError,
 )
-from core.ranking import Page, Standing
+from core.ids import PlayerId, SubmissionId
+from core.protocol import AckResult
+from core.ranking import Page, ScoreInput, Standing
 from core.settings import Settings
 from db.services import Services
 from db.store import Store
@@ -63,9 +65,12 @@ from rest.models import (
     PlayerStanding,
     Problem,
     RollSeason,
+    ScoresAck,
     SeasonInfo,
     SeasonList,
     SeasonParams,
+    SetMetadata,
+    SubmitScores,
     TopPage,
     TopParams,
     utc,
@@ -79,6 +84,7 @@ log = logging.getLogger("leaderboard.rest")
 JSON: Final = "application/json"
 PROBLEM_JSON: Final = "application/problem+json"
 MAX_BODY_BYTES: Final = 64 * 1024
+"""A request body, unless its route says otherwise (``Route.max_body_bytes``)."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +274,40 @@ async def roll_season(p: BoardParams, body: RollSeason, svc: RestServices) -> Bo
     return _detail(board, season=board.season, entries=0, as_of_seq=board.seq)
 
 
+async def submit_scores(
+    p: BoardParams, body: SubmitScores, svc: RestServices, principal: Principal
+) -> ScoresAck:
+    """A game server's batch: what a WebSocket batch submit does, acked the same way."""
+    for line in body.scores:
+        check_submit_for(principal, PlayerId(line.player), batch=True)
+    results = await svc.store.submit(
+        p.board,
+        [ScoreInput(PlayerId(s.player), s.score, s.metadata) for s in body.scores],
+        submission_id=SubmissionId(body.submission_id) if body.submission_id else None,
+        submitter=submission_scope(principal),
+    )
+    return ScoresAck(
+        board=p.board, submission_id=body.submission_id, seq=results[0].seq or 0,
+        results=[
+            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
+                      improved=r.improved, replayed=r.replayed)
+            for r in results
+        ],
+    )  # fmt: skip
+
+
+async def set_metadata(
+    p: PlayerParams, body: SetMetadata, svc: RestServices, principal: Principal
+) -> PlayerStanding:
+    """Replace a player's metadata (a player their own, a server anyone's), keeping the score."""
+    check_submit_for(principal, PlayerId(p.player), batch=False)
+    st = await svc.store.set_metadata(p.board, p.player, body.metadata)
+    return PlayerStanding(
+        board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
+        entry=Entry.of(st.entry), percentile=st.percentile,
+    )  # fmt: skip
+
+
 async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
     from rest.openapi import openapi_document
 
@@ -275,6 +315,9 @@ async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
 
 
 READ_ERRORS: Final = (400, 401, 403, 404, 503)
+WRITE_ERRORS: Final = (400, 401, 403, 404, 409, 413, 503)
+REST_BATCH_MAX_BYTES: Final = 6_000_000
+"""A REST batch's body: Lambda takes 6 MB of request payload, the proxy event included."""
 ADMIN_ERRORS: Final = (400, 401, 403, 404, 409, 413, 503)
 
 ROUTES: Final = Router((
@@ -308,6 +351,14 @@ ROUTES: Final = Router((
     Route("GET", "/v1/boards/{board}/friends", get_friends, "getFriends",
           "The listed players (friends) in rank order", Access.READ, params=FriendsParams,
           response=FriendsPage, errors=READ_ERRORS),
+    Route("POST", "/v1/boards/{board}/scores", submit_scores, "submitScores",
+          "Submit a batch of scores (server): all or nothing, idempotent by submission_id",
+          Access.SUBMIT, params=BoardParams, body=SubmitScores, response=ScoresAck,
+          errors=WRITE_ERRORS, max_body_bytes=REST_BATCH_MAX_BYTES),
+    Route("PUT", "/v1/boards/{board}/players/{player}/metadata", set_metadata, "setMetadata",
+          "Replace a player's metadata without a new score (the player, or a server)",
+          Access.SUBMIT, params=PlayerParams, body=SetMetadata, response=PlayerStanding,
+          errors=WRITE_ERRORS),
 ))  # fmt: skip
 
 
@@ -359,9 +410,9 @@ def _body(route: Route, request: RestRequest) -> BaseModel | None:
     raw = request.body
     if not raw:
         raise BadRequest("a JSON body is required (send {} for all defaults)", code="missing_body")
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw) > route.max_body_bytes:
         raise PayloadTooLarge(
-            f"the body must be at most {MAX_BODY_BYTES} bytes, got {len(raw)}",
+            f"the body must be at most {route.max_body_bytes} bytes, got {len(raw)}",
             code="body_too_large",
         )
     try:
@@ -376,6 +427,8 @@ def _authorize(route: Route, request: RestRequest) -> None:
     principal = request.principal()
     if route.access is Access.ADMIN:
         require_role(principal, Role.ADMIN)
+    elif route.access is Access.SUBMIT:
+        require_role(principal, Role.PLAYER, Role.SERVER)
     elif not can_read(principal):
         raise Forbidden(f"role {principal.role.value!r} may not read", code="role_not_allowed")
 
@@ -413,7 +466,10 @@ async def respond(
         params = _params(route, request, path)
         body = _body(route, request)
         svc = None if route.access is Access.PUBLIC else await services()
-        result = await route.endpoint(params, body, svc)
+        if route.access is Access.SUBMIT:
+            result = await route.endpoint(params, body, svc, request.principal())
+        else:
+            result = await route.endpoint(params, body, svc)
         return _success(route, request, result)
     except LeaderboardError as exc:
         if isinstance(exc, ServerError):

@@ -61,6 +61,9 @@ BACKGROUND_POOL: Final = 2 * BROADCAST_CONCURRENCY + 2
 enough for every concurrent round's two plus the maintenance job, so they never wait on
 each other for a connection."""
 
+REST_PAYLOAD_MAX_BYTES: Final = 10 * 1024 * 1024
+"""The largest HTTP request body the front door reads (API Gateway REST's 10 MB)."""
+
 Mount = Callable[[web.Application, Services], None]
 """Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
 
@@ -239,7 +242,8 @@ class LocalRuntime:
             self.broadcasts = BroadcastLoop(
                 Broadcaster(background), dsn=dsn, concurrency=BROADCAST_CONCURRENCY
             )
-        app = web.Application()
+        # API Gateway's REST payload limit; each route keeps its own lower one (rest.api)
+        app = web.Application(client_max_size=REST_PAYLOAD_MAX_BYTES)
         gateway.install(app)
         app.router.add_get("/metrics", self._metrics)
         for mount in self._mounts:
