@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from aiohttp import web
@@ -78,6 +79,16 @@ class PeriodicJob:
     name: str
     interval_s: float
     run: Callable[[], Awaitable[object]]
+
+
+def safe_dsn(dsn: str) -> str:
+    """A DSN as it may be printed: any password replaced by ``***``."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def maintain(pool: asyncpg.Pool) -> None:
@@ -142,6 +153,12 @@ class LocalRuntime:
         self._gateway: Gateway | None = None
         self._bound_port: int | None = None
         self._verifier: Any = None  # authorizer.tokens.TokenVerifier, built on first use
+        self.embedded = False
+        """Whether the runtime started the embedded cluster (no DSN was given)."""
+        self.primary_dsn: str | None = None
+        """The database it writes to (and migrated), once started."""
+        self.reader_dsn: str | None = None
+        """The replica it reads snapshots from, once started; None: the primary."""
 
     # --- what a started runtime exposes --------------------------------------------
 
@@ -215,8 +232,10 @@ class LocalRuntime:
 
     async def _start(self, stack: AsyncExitStack) -> None:
         dsn, reader_dsn = self._dsn, self._reader_dsn
+        self.embedded = dsn is None
         if dsn is None:
             dsn, reader_dsn = await self._start_cluster(stack)
+        self.primary_dsn, self.reader_dsn = dsn, reader_dsn or None
         conn = await asyncpg.connect(dsn)
         try:
             await migrate(conn)
@@ -263,7 +282,16 @@ class LocalRuntime:
             extra.append(PeriodicJob("broadcast-sweep", self._broadcast_sweep_s,
                                      self.broadcasts.sweep))  # fmt: skip
         self._start_jobs(stack, services, extra)
-        log.info("local runtime up: %s (WebSocket %s)", self.http_url, self.ws_url)
+        log.info("local runtime up: %s (WebSocket %s); database: %s", self.http_url,
+                 self.ws_url, self.describe_databases())  # fmt: skip
+
+    def describe_databases(self) -> str:
+        """Which databases the started runtime uses, for people (no passwords)."""
+        if self.primary_dsn is None:
+            raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
+        where = "embedded PostgreSQL under " + str(self.data_dir) if self.embedded else "yours"
+        reads = safe_dsn(self.reader_dsn) if self.reader_dsn else "the primary (no reader URL)"
+        return f"primary {safe_dsn(self.primary_dsn)} ({where}, migrated); reads: {reads}"
 
     async def _start_cluster(self, stack: AsyncExitStack) -> tuple[str, str | None]:
         from runtime.postgres import EmbeddedCluster
@@ -357,4 +385,4 @@ class LocalRuntime:
         self._bound_port = None
 
 
-__all__ = ["LocalRuntime", "Mount", "PeriodicJob", "maintain"]
+__all__ = ["LocalRuntime", "Mount", "PeriodicJob", "maintain", "safe_dsn"]

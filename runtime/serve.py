@@ -1,7 +1,9 @@
 """``leaderboard up``: run the local service until Ctrl-C.
 
-Starts the embedded PostgreSQL primary and streaming replica under the data directory
-(persistent), applies migrations, serves WebSocket, REST, @connections and the spectator
+Uses the PostgreSQL that ``LEADERBOARD_DATABASE_URL`` names (and reads snapshots from
+``LEADERBOARD_READER_URL``, else from that primary), or else starts the embedded
+PostgreSQL primary and streaming replica under the data directory (persistent); says at
+start-up which; applies migrations, serves WebSocket, REST, @connections and the spectator
 pages on one port, prints the URLs and development tokens, and with ``--demo`` creates a
 board and runs simulated players (through the client SDK, with a server token) so a live
 board shows at once. Ctrl-C (or SIGTERM) stops everything.
@@ -53,8 +55,11 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
     from authorizer.tokens import mint_token
     from runtime.cli import more_tokens_hint
 
+    # LEADERBOARD_DATABASE_URL: your PostgreSQL (migrated at start) instead of the embedded
+    # one; LEADERBOARD_READER_URL: its replica for snapshot reads (else the primary).
     runtime = LocalRuntime(
-        settings, data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
+        settings, dsn=settings.database_url, reader_dsn=settings.reader_url,
+        data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
         mounts=_mounts(),
     )  # fmt: skip
     stop = asyncio.Event()
@@ -76,6 +81,7 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
               f"  HTTP        {runtime.http_url}  (health: {runtime.http_url}/health)\n"
               f"  WebSocket   {runtime.ws_url}?token=<token>\n"
               f"  @connections {runtime.management_url}/@connections/<id>\n"
+              f"  database    {runtime.describe_databases()}\n"
               f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"
