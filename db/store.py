@@ -2,8 +2,10 @@
 
 Writes go to the primary pool; reads go to ``read_pool`` (the replica on AWS and in the
 local runtime, the primary otherwise). Every write is one transaction; a submit is one
-round trip to ``lb_submit`` (db/functions/lb_submit.sql). Every read is one
-statement, so its ranks, counts and ``as_of_seq`` come from one snapshot.
+round trip to ``lb_submit`` (db/functions/lb_submit.sql), then one to ``lb_seq_of`` on
+the same connection, which numbers the committed write for its ack. Every read is one
+statement, so its ranks, counts and ``as_of_seq`` come from one snapshot (or, when that
+snapshot holds committed changes not numbered yet, one REPEATABLE READ transaction).
 
 ``as_of_seq`` covers exactly what a read shows: the entries, ranks, scores and total are
 the ladder's state after the board's event ``as_of_seq`` and before the next. A snapshot
@@ -610,11 +612,9 @@ class Store:
             ats.append(_timestamptz_text(item.achieved_at))
             metas.append(encode_metadata(item.metadata, max_bytes=self.settings.metadata_max_bytes))
         digest = request_hash(bid, scores) if submission_id else None
-        rows = await self._submit_with_retry(
+        rows, seq = await self._submit_with_retry(
             bid, submission_id, digest, players, values, ats, metas, with_ranks, submitter
         )
-        async with translated():
-            seq = int(await self.pool.fetchval(SEQ_OF, bid, rows[0]["last_event"]) or 0)
         return [
             SubmitResult(
                 player_id=r["player_id"],
@@ -647,15 +647,16 @@ class Store:
             )
         return await self.fetch_standing(bid, pid)
 
-    async def _submit_with_retry(self, *args: Any) -> list[asyncpg.Record]:
-        """Run lb_submit; retry transient conflicts. Two racing retries of one submission
-        id: the loser hits the unique key and, on retry, replays the winner's result."""
+    async def _submit_with_retry(self, *args: Any) -> tuple[list[asyncpg.Record], int]:
+        """Run lb_submit, then number the committed write (lb_seq_of) on the same
+        connection: its rows and its seq. Retries transient conflicts. Two racing retries
+        of one submission id: the loser hits the unique key and, on retry, replays the
+        winner's result."""
         attempts = 4
-        for attempt in range(1, attempts + 1):
-            async with translated():
+        async with translated(), self.pool.acquire() as conn:
+            for attempt in range(1, attempts + 1):
                 try:
-                    rows: list[asyncpg.Record] = await self.pool.fetch(SUBMIT, *args)
-                    return rows
+                    rows: list[asyncpg.Record] = await conn.fetch(SUBMIT, *args)
                 except (
                     asyncpg.UniqueViolationError,
                     asyncpg.DeadlockDetectedError,
@@ -663,6 +664,9 @@ class Store:
                 ):
                     if attempt == attempts:
                         raise
+                    continue
+                seq = await conn.fetchval(SEQ_OF, args[0], rows[0]["last_event"])
+                return rows, int(seq or 0)
         raise AssertionError("unreachable")
 
     # --- reads ------------------------------------------------------------------

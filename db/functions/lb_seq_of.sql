@@ -14,8 +14,8 @@
 -- Concurrent submitters queue on an advisory lock of their own (19526) before they touch
 -- the board row. An advisory lock takes no transaction id and writes no WAL, so a
 -- submitter that finds its event numbered by the one before it commits nothing to disk;
--- waiting on the row lock instead made every ack a row lock, and so a transaction id and
--- a commit flushed to disk, one after another (a quarter of the submits per second).
+-- waiting on the board row's lock instead would give every waiting submitter a row lock,
+-- so a transaction id and a commit flushed to disk, one after another.
 --
 -- Without an event (the write moved no entry, or a replay whose record predates
 -- last_event), the board's current seq: every state at it or later reflects the write.
