@@ -11,7 +11,7 @@
 -- would make new writers of the board wait. The event is committed, so the numbering
 -- reaches it.
 --
--- Concurrent submitters queue on an advisory lock of their own (19526) before they touch
+-- Concurrent submitters queue on an advisory lock of their own (19527) before they touch
 -- the board row. An advisory lock takes no transaction id and writes no WAL, so a
 -- submitter that finds its event numbered by the one before it commits nothing to disk;
 -- waiting on the board row's lock instead would give every waiting submitter a row lock,
@@ -41,13 +41,13 @@ BEGIN
     END IF;
     -- One submitter numbers at a time; the others wait here and most find their event
     -- numbered by the one before (one numbering round, one commit to disk, per wave).
-    PERFORM pg_advisory_xact_lock(19526, hashtext(p_board));
+    PERFORM pg_advisory_xact_lock(19527, hashtext(p_board));
     SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
     IF s IS NOT NULL THEN
         RETURN s;
     END IF;
     SELECT b.seq INTO base FROM lb_board b WHERE b.board_id = p_board FOR NO KEY UPDATE;
-    -- a sequencer may have numbered it meanwhile (it holds the board row, not 19526)
+    -- a sequencer may have numbered it meanwhile (it holds the board row, not 19527)
     SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
     IF s IS NOT NULL THEN
         RETURN s;
