@@ -229,7 +229,7 @@ class AckFrame(_Frame):
         ge=0,
         description="The board seq this write was numbered with: the seq of its last change "
         "event, so every snapshot and update of the board with this seq or a later one "
-        "reflects it (and the update with exactly this seq is the first that does). A "
+        "reflects it, and none with a lower one does. A "
         "write that moved no entry has no event: then the board's seq when it was acked. "
         "A replay answers the first write's seq. Pass it as `min_seq` to a REST read.",
     )
