@@ -70,11 +70,6 @@ class Settings(BaseSettings):
         description="A WebSocket batch submit: at most this many bytes of message, so it fits "
         "one API Gateway frame (32 KB); the SDK splits larger batches.",
     )
-    rest_batch_max_bytes: int = Field(
-        default=6_000_000,
-        description="A REST batch submit: at most this many bytes of body (Lambda takes 6 MB "
-        "of request payload, the proxy event's envelope included).",
-    )
     page_max: int = 1000
     outbox_retention_s: int = 24 * 3600
     submission_retention_s: int = 24 * 3600
