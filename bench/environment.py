@@ -149,7 +149,10 @@ class Server:
 
         async with (
             aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{self.port}/metrics") as response,
+            http.get(
+                f"http://127.0.0.1:{self.port}/metrics",
+                headers={"Authorization": f"Bearer {self.token(None, 'admin')}"},
+            ) as response,
         ):
             body: dict[str, Any] = await response.json()
         return dict(body["broadcast"])

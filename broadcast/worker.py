@@ -431,17 +431,20 @@ class Broadcaster:
         upto: int,
     ) -> tuple[dict[str, _Page], dict[str, Ticker]]:
         """What every view that may have changed shows as of ``upto``: each distinct top-N
-        or around page read once (by view id), each ticker derived or re-read."""
+        or around page read once (by view id) exactly as of ``upto`` (changes numbered
+        after it wait for the next round), each ticker derived or re-read."""
         pages: dict[str, _Page] = {}
         for sub in subs:
             if sub.kind == "me" or sub.view_id in pages or not needs_round(sub.state, upto):
                 continue
             if sub.kind == "top":
-                top = await self.store.fetch_top(board, season=sub.season, limit=sub.size)
+                top = await self.store.fetch_top(
+                    board, season=sub.season, limit=sub.size, as_of=upto
+                )
                 pages[sub.view_id] = _Page.of([view_entry(e) for e in top.entries], top.total, None)
             else:
                 around = await self.store.fetch_around(
-                    board, str(sub.player_id), k=sub.size, season=sub.season
+                    board, str(sub.player_id), k=sub.size, season=sub.season, as_of=upto
                 )
                 entries = [view_entry(e) for e in around.entries]
                 me = next((e for e in entries if e.player == sub.player_id), None)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from connect.events import WebSocketEvent
-from core.auth import Principal, check_submit_for
+from core.auth import Principal, check_submit_for, submission_scope
 from core.conflation import ViewState
-from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError
+from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError, PayloadTooLarge
 from core.ids import PlayerId, SubmissionId
 from core.protocol import (
     ACTIONS,
@@ -118,15 +118,24 @@ async def _submit(event: WebSocketEvent, svc: Services) -> str:
     if not isinstance(msg, SubmitMessage):
         raise BadRequest(f"route submit got action {msg.action!r}", code="wrong_route")
     principal = event.principal()
+    if msg.scores is not None:
+        size = len((event.body or "").encode())
+        if size > svc.settings.batch_max_bytes:
+            raise PayloadTooLarge(
+                f"a batch submit must be at most {svc.settings.batch_max_bytes} bytes (one "
+                f"API Gateway frame), got {size}: split it (the SDK does)",
+                code="batch_too_large", max_bytes=svc.settings.batch_max_bytes, got=size,
+            )  # fmt: skip
     scores = _scores_of(msg, principal)
     results = await svc.store.submit(
         msg.board,
         scores,
         submission_id=SubmissionId(msg.submission_id) if msg.submission_id else None,
+        submitter=submission_scope(principal),
     )
     return AckFrame(
         request_id=msg.request_id, board=msg.board, submission_id=msg.submission_id,
-        results=[
+        seq=results[0].seq or 0, results=[
             AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
                       improved=r.improved, replayed=r.replayed)
             for r in results
@@ -238,7 +247,13 @@ async def _unsubscribe(event: WebSocketEvent, svc: Services) -> str:
 
 
 async def _default(event: WebSocketEvent, svc: Services) -> str:
-    """Messages that are not JSON or name no known action: a typed error listing the actions."""
+    """Messages that are not JSON or name no known action: a typed error listing the actions.
+    A binary frame (API Gateway hands it over base64-encoded) is named as such."""
+    if event.is_base64:
+        raise BadRequest(
+            "binary frames are not read: send each message as a text frame holding a JSON "
+            "object", code="binary_frame",
+        )  # fmt: skip
     msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
     raise BadRequest(
         f"action {msg.action!r} is not served on this route: expected one of {', '.join(ACTIONS)}",

@@ -217,6 +217,15 @@ def check_submit_for(principal: Principal, player_id: PlayerId, *, batch: bool) 
         )
 
 
+def submission_scope(principal: Principal) -> str:
+    """Whose submission ids a submit uses: a player's own (``player:<player id>``, the same
+    across their tokens) or a token subject's (``server:<subject>``). Replays and
+    conflicts hold within one scope, so no one can occupy another's ids."""
+    if principal.role is Role.PLAYER and principal.player_id is not None:
+        return f"player:{principal.player_id}"
+    return f"{principal.role.value}:{principal.subject}"
+
+
 def can_manage_boards(principal: Principal) -> bool:
     """Whether the principal may create, configure, reset or delete boards (admins only)."""
     return principal.role is Role.ADMIN
@@ -373,4 +382,5 @@ __all__ = [
     "require_role",
     "role_from_claims",
     "stringify_context_value",
+    "submission_scope",
 ]

@@ -186,6 +186,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     # --- the message or request is malformed (400)
     ErrorCode("bad_request", BadRequest, "The request is invalid."),
     ErrorCode("invalid_json", BadRequest, "The message is empty, not JSON, or nested too deeply."),
+    ErrorCode("binary_frame", BadRequest, "A WebSocket message came as a binary frame; send JSON text frames."),
     ErrorCode("invalid_number", BadRequest, "The JSON holds NaN or Infinity; scores are integers."),
     ErrorCode("not_an_object", BadRequest, "The message is JSON but not an object."),
     ErrorCode("missing_action", BadRequest, "The message has no `action`."),
@@ -219,7 +220,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("too_large", PayloadTooLarge, "Something is over a size limit."),
     ErrorCode("message_too_large", PayloadTooLarge, "A message is over the message size limit."),
     ErrorCode("metadata_too_large", PayloadTooLarge, "Metadata is over its size limit."),
-    ErrorCode("batch_too_large", PayloadTooLarge, "A batch holds more scores than allowed."),
+    ErrorCode("batch_too_large", PayloadTooLarge, "A batch holds more scores, or more bytes, than allowed."),
     ErrorCode("body_too_large", PayloadTooLarge, "A REST body is over its size limit."),
     # --- who is calling (401)
     ErrorCode("unauthorized", Unauthorized, "No valid bearer token."),

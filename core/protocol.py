@@ -35,8 +35,24 @@ from core.ranking import RankedEntry
 ACTIONS: Final = ("submit", "subscribe", "unsubscribe")
 ROUTES: Final = ("$connect", "$disconnect", *ACTIONS, "$default")
 
-Score = Annotated[StrictInt, Field(ge=SCORE_MIN, le=SCORE_MAX)]
-RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+Score = Annotated[
+    StrictInt,
+    Field(
+        ge=SCORE_MIN,
+        le=SCORE_MAX,
+        description="A signed 64-bit integer in [-(2^63 - 1), 2^63 - 1].",
+    ),
+]
+RequestId = Annotated[
+    str, Field(min_length=1, max_length=64, description="Echoed in the reply: 1-64 characters.")
+]
+Metadata = Annotated[
+    dict[str, Any],
+    Field(
+        description="A JSON object of at most 1,024 bytes (Settings.metadata_max_bytes) as "
+        "compact JSON; kept with the score that stands."
+    ),
+]
 
 
 class _Message(BaseModel):
@@ -50,7 +66,7 @@ class ScoreItem(BaseModel):
 
     player: PlayerIdField
     score: Score
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class SubmitMessage(_Message):
@@ -58,9 +74,22 @@ class SubmitMessage(_Message):
     board: BoardIdField
     score: Score | None = None
     player: PlayerIdField | None = None
-    metadata: dict[str, Any] | None = None
-    scores: Annotated[list[ScoreItem], Field(min_length=1)] | None = None
-    submission_id: SubmissionIdField | None = None
+    metadata: Metadata | None = None
+    scores: (
+        Annotated[
+            list[ScoreItem],
+            Field(
+                min_length=1,
+                description="A batch (server role): 1-1,000 scores (Settings.batch_max), each "
+                "player once, in a message of at most 32,768 bytes (Settings.batch_max_bytes).",
+            ),
+        ]
+        | None
+    ) = None
+    submission_id: SubmissionIdField | None = Field(
+        default=None,
+        description="Idempotency key, the submitter's own: 1-128 of [A-Za-z0-9_.:-].",
+    )
 
 
 class SubscribeMessage(_Message):
@@ -68,9 +97,11 @@ class SubscribeMessage(_Message):
     board: BoardIdField
     season: SeasonIdField | None = None
     view: Literal["top", "around", "me"]
-    n: Annotated[StrictInt, Field(ge=1)] = 10
+    n: Annotated[
+        StrictInt, Field(ge=1, description="top: 1-100 entries (Settings.view_top_max).")
+    ] = 10
     player: PlayerIdField | None = None
-    k: Annotated[StrictInt, Field(ge=0, le=50)] = 5
+    k: Annotated[StrictInt, Field(ge=0, le=50, description="around: entries on each side.")] = 5
 
 
 class UnsubscribeMessage(_Message):
@@ -141,9 +172,19 @@ def parse_client_message(
     try:
         return _CLIENT.validate_python(data)
     except ValidationError as exc:
-        raise BadRequest(
-            f"invalid {action} message: {_describe(exc)}", code="invalid_message"
-        ) from exc
+        raise BadRequest(f"invalid {action} message: {_describe(exc)}", code=_code_of(exc)) from exc
+
+
+_RANGE_ERRORS: Final = frozenset({"less_than_equal", "greater_than_equal"})
+
+
+def _code_of(exc: ValidationError) -> str:
+    """``score_out_of_range`` for an integer score outside int64 (a whole or batch
+    submit's ``score``), else ``invalid_message``."""
+    first = exc.errors(include_url=False)[0]
+    if first["loc"] and first["loc"][-1] == "score" and first["type"] in _RANGE_ERRORS:
+        return "score_out_of_range"
+    return "invalid_message"
 
 
 def request_id_of(body: str | None) -> str | None:
@@ -178,10 +219,20 @@ class AckResult(BaseModel):
 
 
 class AckFrame(_Frame):
+    """The reply to a submit, sent after its transaction committed."""
+
     type: Literal["ack"] = "ack"
     request_id: str | None = None
     board: str
     submission_id: str | None = None
+    seq: int = Field(
+        ge=0,
+        description="The board seq this write was numbered with: the seq of its last change "
+        "event, so every snapshot and update of the board with this seq or a later one "
+        "reflects it, and none with a lower one does. A "
+        "write that moved no entry has no event: then the board's seq when it was acked. "
+        "A replay answers the first write's seq. Pass it as `min_seq` to a REST read.",
+    )
     results: list[AckResult]
 
 

@@ -152,6 +152,8 @@ class SubmitResult(BaseModel):
     updates: int
     achieved_at: datetime
     replayed: bool = False
+    seq: int | None = None
+    """The board seq this write was numbered with (see ``Store.submit``)."""
 
 
 class Standing(BaseModel):

@@ -71,8 +71,15 @@ class Settings(BaseSettings):
     jwks_cache_s: int = 300
 
     # --- ranking and feed ---------------------------------------------------
-    metadata_max_bytes: int = 1024
-    batch_max: int = 1000
+    metadata_max_bytes: int = Field(
+        default=1024, description="An entry's metadata: at most this many bytes of JSON."
+    )
+    batch_max: int = Field(default=1000, description="At most this many scores in one submit.")
+    batch_max_bytes: int = Field(
+        default=32 * 1024,
+        description="A WebSocket batch submit: at most this many bytes of message, so it fits "
+        "one API Gateway frame (32 KB); the SDK splits larger batches.",
+    )
     page_max: int = 1000
     outbox_retention_s: int = 24 * 3600
     submission_retention_s: int = 24 * 3600

@@ -2,18 +2,26 @@
 
 Writes go to the primary pool; reads go to ``read_pool`` (the replica on AWS and in the
 local runtime, the primary otherwise). Every write is one transaction; a submit is one
-round trip to ``lb_submit`` (db/functions/lb_submit.sql). Every read is one
-statement, so its ranks, counts and ``as_of_seq`` come from one snapshot.
+round trip to ``lb_submit`` (db/functions/lb_submit.sql), then one to ``lb_seq_of`` on
+the same connection, which numbers the committed write for its ack. Every read is one
+statement, so its ranks, counts and ``as_of_seq`` come from one snapshot (or, when that
+snapshot holds committed changes not numbered yet, one REPEATABLE READ transaction).
 
-``as_of_seq`` is the board's sequenced position when the snapshot was taken. A snapshot
-may already include changes whose events are sequenced later; those arrive on the
-stream with a higher seq and carry full state, so applying them again is harmless.
+``as_of_seq`` covers exactly what a read shows: the entries, ranks, scores and total are
+the ladder's state after the board's event ``as_of_seq`` and before the next. A snapshot
+may already include committed changes whose events are not numbered yet (writers commit
+first and are numbered later: db/RANKING.md, "The change feed"); each read checks for
+them in its own statement and, when there are any, reads again in one REPEATABLE READ
+snapshot and undoes them (``Store._read_as_of``). ``updates`` and ``metadata`` ride along
+as of the read: they change without an event.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -96,7 +104,19 @@ COUNT_SEASONS: Final = "SELECT count(*) FROM lb_season WHERE board_id = $1"
 # session (infra/README.md).
 SUBMIT: Final = """
 SELECT * FROM lb_submit($1, $2, $3, $4, $5::text[]::bigint[], $6::text[]::timestamptz[],
-                        $7::text[]::jsonb[], $8)"""
+                        $7::text[]::jsonb[], $8, $9)"""
+
+# An entry's metadata replaced without a new score: not a rank move, so no event and no
+# seq (db/RANKING.md); the standing score keeps its place.
+SET_METADATA: Final = """
+UPDATE lb_entry e SET metadata = $3::jsonb
+  FROM lb_ladder l
+ WHERE l.board_id = $1 AND l.season = l.current_season
+   AND e.season_no = l.season_no AND e.player_id = $2
+RETURNING e.player_id"""
+
+# The seq a committed write was numbered with (db/functions/lb_seq_of.sql).
+SEQ_OF: Final = "SELECT lb_seq_of($1, $2)"
 
 FETCH_TOP: Final = """
 WITH
@@ -114,6 +134,8 @@ page AS (
              LIMIT $3) e
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM lb_event v
+                WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
@@ -141,6 +163,8 @@ base AS (
       FROM page p, l WHERE p.rn = 1
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM lb_event v
+                WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
@@ -154,6 +178,8 @@ l AS (
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM lb_event v
+                WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_build_object(
             'player_id', e.player_id, 'score', e.score, 'achieved_at', e.achieved_at,
             'updates', e.updates, 'metadata', e.metadata, 'sort_score', e.sort_score,
@@ -230,6 +256,8 @@ base AS (
       FROM page p, l WHERE p.rn = 1
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM lb_event v
+                WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        EXISTS (SELECT 1 FROM me) AS found,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
@@ -251,6 +279,8 @@ page AS (
      WHERE e.season_no = l.season_no AND e.player_id = ANY($3::text[])
 )
 SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+       EXISTS (SELECT 1 FROM lb_event v
+                WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
@@ -282,6 +312,29 @@ SELECT i, before
 FEW_KEYS: Final = 16
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 
+# Reads exactly as of a seq (Store._read_as_of): the ladder and its seq, then entries in
+# key order from a key, in the same REPEATABLE READ snapshot as the events to undo.
+SELECT_LADDER_AT: Final = """
+SELECT season_no, season, seq, sort_order FROM lb_ladder
+ WHERE board_id = $1 AND season = coalesce($2, current_season)"""
+SELECT_ROWS_OF: Final = """
+SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
+ WHERE season_no = $1 AND player_id = ANY($2::text[])"""
+SELECT_ROWS_AFTER: Final = """
+SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
+ WHERE season_no = $1 AND (sort_score, achieved_at, player_id) > ($2, $3, $4::text COLLATE "C")
+ ORDER BY sort_score, achieved_at, player_id LIMIT $5"""
+SELECT_ROWS_FROM: Final = """
+SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
+ WHERE season_no = $1 AND (sort_score, achieved_at, player_id) >= ($2, $3, $4::text COLLATE "C")
+ ORDER BY sort_score, achieved_at, player_id LIMIT $5"""
+SELECT_ROWS_BEFORE: Final = """
+SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
+ WHERE season_no = $1 AND (sort_score, achieved_at, player_id) < ($2, $3, $4::text COLLATE "C")
+ ORDER BY sort_score DESC, achieved_at DESC, player_id DESC LIMIT $5"""
+BEFORE_EVERY_KEY: Final = EntryKey(-(2**63), datetime.min.replace(tzinfo=UTC), "")
+"""Below every entry's key (scores stay above -2^63): "after" it is the ladder's start."""
+
 
 def _board(row: asyncpg.Record) -> Board:
     return Board(
@@ -298,6 +351,55 @@ def _board(row: asyncpg.Record) -> Board:
         seq=row["seq"],
         created_at=row["created_at"],
     )
+
+
+@dataclass(frozen=True)
+class _Row:
+    """An entry as the as-of reads handle it: its key, score and what rides along."""
+
+    key: EntryKey
+    score: int
+    updates: int
+    metadata: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> _Row:
+        meta = r["metadata"]
+        return cls(
+            EntryKey(r["sort_score"], r["achieved_at"], r["player_id"]), r["score"],
+            r["updates"], json.loads(meta) if isinstance(meta, str) else meta,
+        )  # fmt: skip
+
+    def ranked(self, rank: int) -> RankedEntry:
+        return RankedEntry(
+            player_id=self.key.player_id, score=self.score, rank=rank,
+            achieved_at=self.key.achieved_at, updates=self.updates, metadata=self.metadata,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Which entries a read shows: the top ``limit`` after ``after``; ``player`` and ``k``
+    on each side; or exactly ``players``."""
+
+    kind: str  # "top" | "around" | "players"
+    limit: int = 0
+    after: EntryKey | None = None
+    player: str | None = None
+    k: int = 0
+    players: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _AsOf:
+    """A read's result exactly as of ``seq``."""
+
+    season: str
+    seq: int
+    total: int
+    entries: list[RankedEntry]
+    found: bool
+    last_key: EntryKey | None = None
 
 
 def _entry(item: dict[str, Any]) -> RankedEntry:
@@ -361,6 +463,35 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def _connection(
+    source: asyncpg.Pool | asyncpg.Connection,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of ``source``: one acquired from a pool (and released), or the very
+    connection given (a replica read runs on one it can terminate: rest.reads)."""
+    if isinstance(source, asyncpg.Pool):
+        async with source.acquire() as conn:
+            yield conn
+    else:
+        yield source
+
+
+async def _count_before(
+    conn: asyncpg.Connection, season_no: int, keys: Sequence[EntryKey]
+) -> list[asyncpg.Record]:
+    """How many entries come before each of ``keys`` (sorted), as rows ``(i, before)``
+    with ``i`` the key's 1-based position: one probe per key for a few keys, one merged
+    pass above :data:`FEW_KEYS`. Keys travel as text arrays (see ``SUBMIT``)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        COUNT_BEFORE_KEYS if len(keys) <= FEW_KEYS else COUNT_BEFORE_MANY,
+        season_no,
+        [str(k.sort_score) for k in keys],
+        [_timestamptz_text(k.achieved_at) for k in keys],
+        [k.player_id for k in keys],
+    )
+    return rows
 
 
 class Store:
@@ -526,12 +657,20 @@ class Store:
         scores: Sequence[ScoreInput],
         *,
         submission_id: SubmissionId | None = None,
+        submitter: str = "",
         with_ranks: bool = True,
     ) -> list[SubmitResult]:
         """Apply one score or a batch in one transaction (all or nothing).
 
-        Idempotent by ``submission_id``: a retry returns the first result with
-        ``replayed=True``; the same id with another payload raises Conflict. Results
+        Once committed, the write is numbered (if no one numbered it yet) and every result
+        carries its ``seq``: the board seq of the write's last change event, from which on
+        every snapshot and update reflects it (the board's seq then, for a write that moved
+        no entry; the first write's, for a replay).
+
+        Idempotent by ``submission_id`` within ``submitter`` (the principal's scope,
+        :func:`core.auth.submission_scope`; ``""`` for the service's own callers): a retry
+        returns the first result with ``replayed=True``; the same id with another payload
+        raises Conflict; another submitter's ids are neither. Results
         come back in rank order. ``with_ranks=False`` (bulk imports) skips computing
         ranks, which then come back as None.
         """
@@ -548,8 +687,8 @@ class Store:
             ats.append(_timestamptz_text(item.achieved_at))
             metas.append(encode_metadata(item.metadata, max_bytes=self.settings.metadata_max_bytes))
         digest = request_hash(bid, scores) if submission_id else None
-        rows = await self._submit_with_retry(
-            bid, submission_id, digest, players, values, ats, metas, with_ranks
+        rows, seq = await self._submit_with_retry(
+            bid, submission_id, digest, players, values, ats, metas, with_ranks, submitter
         )
         return [
             SubmitResult(
@@ -561,19 +700,38 @@ class Store:
                 updates=r["updates"],
                 achieved_at=r["achieved_at"],
                 replayed=r["replayed"],
+                seq=seq,
             )
             for r in rows
         ]
 
-    async def _submit_with_retry(self, *args: Any) -> list[asyncpg.Record]:
-        """Run lb_submit; retry transient conflicts. Two racing retries of one submission
-        id: the loser hits the unique key and, on retry, replays the winner's result."""
+    async def set_metadata(
+        self, board: str, player: str, metadata: dict[str, Any] | None
+    ) -> Standing:
+        """Replace a player's metadata in the board's current season, keeping the score
+        (``None`` clears it); the player's standing read back from the primary."""
+        bid, pid = board_id(board), player_id(player)
+        text = encode_metadata(metadata, max_bytes=self.settings.metadata_max_bytes)
+        async with translated():
+            done = await self.pool.fetchval(SET_METADATA, bid, pid, text)
+        if done is None:
+            board_row = await self.get_board(bid)  # unknown_board when there is none
+            raise NotFound(
+                f"player {pid!r} has no entry on board {bid!r} season {board_row.season!r}",
+                code="unknown_player",
+            )
+        return await self.fetch_standing(bid, pid)
+
+    async def _submit_with_retry(self, *args: Any) -> tuple[list[asyncpg.Record], int]:
+        """Run lb_submit, then number the committed write (lb_seq_of) on the same
+        connection: its rows and its seq. Retries transient conflicts. Two racing retries
+        of one submission id: the loser hits the unique key and, on retry, replays the
+        winner's result."""
         attempts = 4
-        for attempt in range(1, attempts + 1):
-            async with translated():
+        async with translated(), self.pool.acquire() as conn:
+            for attempt in range(1, attempts + 1):
                 try:
-                    rows: list[asyncpg.Record] = await self.pool.fetch(SUBMIT, *args)
-                    return rows
+                    rows: list[asyncpg.Record] = await conn.fetch(SUBMIT, *args)
                 except (
                     asyncpg.UniqueViolationError,
                     asyncpg.DeadlockDetectedError,
@@ -581,6 +739,9 @@ class Store:
                 ):
                     if attempt == attempts:
                         raise
+                    continue
+                seq = await conn.fetchval(SEQ_OF, args[0], rows[0]["last_event"])
+                return rows, int(seq or 0)
         raise AssertionError("unreachable")
 
     # --- reads ------------------------------------------------------------------
@@ -593,8 +754,10 @@ class Store:
         limit: int = 10,
         after: EntryKey | None = None,
         replica: bool = False,
+        as_of: int | None = None,
     ) -> Page:
-        """A page of the ladder in rank order, continuing strictly after ``after``.
+        """A page of the ladder in rank order, continuing strictly after ``after``, exactly
+        as of its ``as_of_seq`` (the board's seq, or ``as_of`` when given and not above it).
 
         Keyset pagination: entries that did not move are never skipped or repeated
         between pages, however many writes happen in between.
@@ -617,6 +780,15 @@ class Store:
                 )  # fmt: skip
         if row is None:
             raise await self._missing(bid, sid)
+        if row["pending"] or (as_of is not None and as_of < row["seq"]):
+            window = _Window("top", limit=limit, after=after)
+            exact = await self._read_as_of(pool, bid, sid, window, as_of)
+            if exact is None:
+                raise await self._missing(bid, sid)
+            return Page(
+                board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
+                as_of_seq=exact.seq, next_after=exact.last_key if len(exact.entries) == limit else None,
+            )  # fmt: skip
         items = _entries(row["entries"])
         next_after = None
         if len(items) == limit:
@@ -640,6 +812,20 @@ class Store:
             row = await pool.fetchrow(FETCH_STANDING, bid, sid, pid)
         if row is None:
             raise await self._missing(bid, sid)
+        if row["pending"]:
+            exact = await self._read_as_of(pool, bid, sid, _Window("players", players=(pid,)))
+            if exact is None:
+                raise await self._missing(bid, sid)
+            if not exact.entries:
+                raise NotFound(
+                    f"player {pid!r} has no entry on board {bid!r} season {exact.season!r}",
+                    code="unknown_player",
+                )
+            mine = exact.entries[0]
+            return Standing(
+                board_id=bid, season=exact.season, entry=mine, total=exact.total,
+                percentile=percentile(mine.rank, exact.total), as_of_seq=exact.seq,
+            )  # fmt: skip
         if row["entry"] is None:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
@@ -665,8 +851,10 @@ class Store:
         k: int = 5,
         season: str | None = None,
         replica: bool = False,
+        as_of: int | None = None,
     ) -> Page:
-        """The player with up to ``k`` entries ahead and ``k`` behind, in rank order."""
+        """The player with up to ``k`` entries ahead and ``k`` behind, in rank order, exactly
+        as of its ``as_of_seq`` (the board's seq, or ``as_of`` when given and not above it)."""
         bid, pid = board_id(board), player_id(player)
         sid = season_id(season) if season is not None else None
         if not 0 <= k <= 100:
@@ -676,6 +864,20 @@ class Store:
             row = await pool.fetchrow(FETCH_AROUND, bid, sid, pid, k)
         if row is None:
             raise await self._missing(bid, sid)
+        if row["pending"] or (as_of is not None and as_of < row["seq"]):
+            window = _Window("around", player=pid, k=k)
+            exact = await self._read_as_of(pool, bid, sid, window, as_of)
+            if exact is None:
+                raise await self._missing(bid, sid)
+            if not exact.found:
+                raise NotFound(
+                    f"player {pid!r} has no entry on board {bid!r} season {exact.season!r}",
+                    code="unknown_player",
+                )
+            return Page(
+                board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
+                as_of_seq=exact.seq,
+            )  # fmt: skip
         if not row["found"]:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
@@ -713,6 +915,14 @@ class Store:
             row = await pool.fetchrow(FETCH_PLAYERS, bid, sid, pids)
         if row is None:
             raise await self._missing(bid, sid)
+        if row["pending"]:
+            exact = await self._read_as_of(pool, bid, sid, _Window("players", players=tuple(pids)))
+            if exact is None:
+                raise await self._missing(bid, sid)
+            return Page(
+                board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
+                as_of_seq=exact.seq,
+            )  # fmt: skip
         return Page(
             board_id=bid, season=row["season"],
             entries=[_entry(i) for i in _entries(row["entries"])],
@@ -746,13 +956,7 @@ class Store:
             }
             then = {p: rewind_key(p, current.get(p), extras, order) for p in players}
             probe = sorted({k for k in then.values() if k is not None})
-            counted = await conn.fetch(
-                COUNT_BEFORE_KEYS if len(probe) <= FEW_KEYS else COUNT_BEFORE_MANY,
-                n,
-                [str(k[0]) for k in probe],  # as text: see SUBMIT
-                [_timestamptz_text(k[1]) for k in probe],
-                [k[2] for k in probe],
-            )
+            counted = await _count_before(conn, n, probe)
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         counts, total = rewind(
@@ -767,6 +971,102 @@ class Store:
                 score = -key.sort_score if order is SortOrder.DESC else key.sort_score
                 tickers[p] = Ticker(p, key, counts[key] + 1, score, total)
         return tickers, total
+
+    async def _read_as_of(
+        self, pool: asyncpg.Pool, bid: BoardId, sid: str | None, window: _Window,
+        as_of: int | None = None,
+    ) -> _AsOf | None:  # fmt: skip
+        """A window of the ladder exactly as of the board's seq in one REPEATABLE READ
+        snapshot (or as of ``as_of``, when not above it), None for an unknown ladder.
+
+        The snapshot may show changes whose events are not numbered yet (or numbered
+        past ``as_of``): those "extra" events are undone. A moved player's entry is shown
+        at the key before its first extra event (or not at all, for a new one), every
+        other entry where it is, and ranks and the total are the snapshot's counts with
+        the moves undone (:func:`core.views.rewind`). With m moved players, the first
+        ``limit + m`` entries after a key hold the first ``limit`` of the rewound ladder
+        (and ``k + m`` on each side of a key its ``k`` neighbours), so one ordered read
+        covers the window.
+        """
+        async with (
+            translated(),
+            _connection(pool) as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            ladder = await conn.fetchrow(SELECT_LADDER_AT, bid, sid)
+            if ladder is None:
+                return None
+            n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
+            seq = int(ladder["seq"]) if as_of is None else min(as_of, int(ladder["seq"]))
+            extras = [event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, seq)]
+            moved = {e.player_id for e in extras}
+            wanted = moved | set(window.players) | ({window.player} if window.player else set())
+            rows = {
+                r["player_id"]: _Row.of(r)
+                for r in await conn.fetch(SELECT_ROWS_OF, n, sorted(wanted))
+            }
+            current = {p: rows[p].key for p in moved if p in rows}
+            then = {p: rewind_key(p, current.get(p), extras, order) for p in moved}
+
+            def then_row(p: str, key: EntryKey) -> _Row:
+                score = -key.sort_score if order is SortOrder.DESC else key.sort_score
+                now = rows.get(p)
+                return _Row(key, score, now.updates if now else 1, now.metadata if now else None)
+
+            # the entries of the snapshot the window reads from, in key order when
+            # ``contiguous`` (so each one's count is the first one's plus its position)
+            contiguous = True
+            if window.kind == "top":
+                after = window.after or BEFORE_EVERY_KEY
+                now_rows = [_Row.of(r) for r in await conn.fetch(
+                    SELECT_ROWS_AFTER, n, *after, window.limit + len(moved))]  # fmt: skip
+                moved_in = [then_row(p, k) for p, k in then.items() if k is not None and k > after]
+            elif window.kind == "around":
+                assert window.player is not None
+                me = rows.get(window.player)
+                centre = then.get(window.player) if window.player in moved else None
+                if window.player not in moved and me is not None:
+                    centre = me.key
+                if centre is None:
+                    return _AsOf(ladder["season"], seq, 0, [], found=False)
+                reach = window.k + len(moved)
+                ahead = await conn.fetch(SELECT_ROWS_BEFORE, n, *centre, reach)
+                behind = await conn.fetch(SELECT_ROWS_FROM, n, *centre, reach + 1)
+                now_rows = [_Row.of(r) for r in [*reversed(ahead), *behind]]
+                moved_in = [then_row(p, k) for p, k in then.items() if k is not None]
+            else:
+                contiguous = False
+                listed = set(window.players)
+                now_rows = [rows[p] for p in sorted(listed) if p in rows]
+                moved_in = [
+                    then_row(p, k) for p, k in then.items() if k is not None and p in listed
+                ]
+            kept = [r for r in now_rows if r.key.player_id not in moved]
+            probe = sorted(
+                {r.key for r in moved_in}
+                | ({now_rows[0].key} if contiguous and now_rows else {r.key for r in now_rows})
+            )
+            counted = await _count_before(conn, n, probe)
+            total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+        before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
+        if contiguous and now_rows:
+            first = before_now[now_rows[0].key]
+            before_now.update({r.key: first + i for i, r in enumerate(now_rows)})
+        candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
+        counts, total = rewind(
+            order=order, count_before_now={r.key: before_now[r.key] for r in candidates},
+            total_now=total_now, extras=extras, current_keys=current,
+        )  # fmt: skip
+        if window.kind == "top":
+            shown = candidates[: window.limit]
+        elif window.kind == "around":
+            at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
+            shown = candidates[max(0, at - window.k) : at + window.k + 1]
+        else:
+            shown = candidates
+        entries = [r.ranked(counts[r.key] + 1) for r in shown]
+        last = shown[-1].key if shown else None
+        return _AsOf(ladder["season"], seq, total, entries, found=True, last_key=last)
 
     async def _missing(self, bid: BoardId, sid: str | None) -> NotFound:
         """The right NotFound for a ladder lookup that matched nothing."""

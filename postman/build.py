@@ -212,6 +212,43 @@ ADMIN: Final = [
 ]  # fmt: skip
 
 
+BATCH: Final = {
+    "submission_id": "import-1",
+    "scores": [
+        {"player": "s001", "score": 10**9, "metadata": {"team": "red"}},
+        {"player": "s002", "score": 5},
+    ],
+}
+
+SCORES: Final = [
+    _request("Submit a batch", "POST", "/v1/boards/arena/scores", op="/v1/boards/{board}/scores",
+             status=200, token="serverToken", body=BATCH,
+             extra="pm.test('acked with ranks and a seq', () => { const b = pm.response.json(); pm.expect(b.results.map((r) => [r.player, r.rank, r.replayed])).to.eql([['s001', 1, false], ['s002', 27, false]]); pm.expect(b.seq).to.be.above(0); pm.collectionVariables.set('seq', b.seq); });"),
+    _request("Submit the batch again", "POST", "/v1/boards/arena/scores",
+             op="/v1/boards/{board}/scores", status=200, token="serverToken", body=BATCH,
+             extra="pm.test('replayed', () => { const b = pm.response.json(); pm.expect(b.results.every((r) => r.replayed)).to.equal(true); pm.expect(String(b.seq)).to.equal(String(pm.collectionVariables.get('seq'))); });"),
+    _request("Read the batch back", "GET", "/v1/boards/arena/players/s001",
+             query={"min_seq": "{{seq}}"}, op="/v1/boards/{board}/players/{player}", status=200,
+             extra="pm.test('rank 1', () => pm.expect(pm.response.json().entry.rank).to.equal(1));"),
+    _request("Same id, other scores", "POST", "/v1/boards/arena/scores",
+             op="/v1/boards/{board}/scores", status=409, token="serverToken",
+             body={**BATCH, "scores": [{"player": "s001", "score": 7}]}, code="submission_conflict"),
+    _request("Batch from a player", "POST", "/v1/boards/arena/scores",
+             op="/v1/boards/{board}/scores", status=403, token="playerToken",
+             body={"scores": [{"player": "p001", "score": 1}]}, code="batch_not_allowed"),
+    _request("Batch of a float", "POST", "/v1/boards/arena/scores",
+             op="/v1/boards/{board}/scores", status=400, token="serverToken",
+             body={"scores": [{"player": "s003", "score": 1.5}]}, code="invalid_request"),
+    _request("Set my metadata", "PUT", "/v1/boards/arena/players/p001/metadata",
+             op="/v1/boards/{board}/players/{player}/metadata", status=200, token="playerToken",
+             body={"metadata": {"name": "Ace"}},
+             extra="pm.test('metadata replaced, score kept', () => { const b = pm.response.json(); pm.expect(b.entry.metadata).to.eql({name: 'Ace'}); pm.expect(b.entry.score).to.equal(250); });"),
+    _request("Set another player's metadata", "PUT", "/v1/boards/arena/players/p002/metadata",
+             op="/v1/boards/{board}/players/{player}/metadata", status=403, token="playerToken",
+             body={"metadata": {"name": "Nope"}}, code="not_your_player"),
+]  # fmt: skip
+
+
 def collection() -> dict[str, Any]:
     return {
         "info": {
@@ -221,17 +258,19 @@ def collection() -> dict[str, Any]:
         },
         "event": [{"listen": "prerequest", "script": {"type": "text/javascript", "exec": PRE_REQUEST.splitlines()}}],
         "variable": [{"key": "openapi", "value": ""}, {"key": "cursor", "value": ""},
-                     {"key": "etag", "value": ""}],
+                     {"key": "etag", "value": ""}, {"key": "seq", "value": ""}],
         "item": [
             {"name": "Snapshots", "item": SNAPSHOTS},
             {"name": "Errors", "item": ERRORS},
             {"name": "Admin", "item": ADMIN},
+            {"name": "Scores", "item": SCORES},
         ],
     }  # fmt: skip
 
 
 def environment() -> dict[str, Any]:
-    names = ["baseUrl", "adminToken", "playerToken", "spectatorToken", "invalidToken"]
+    names = ["baseUrl", "adminToken", "playerToken", "serverToken", "spectatorToken",
+             "invalidToken"]  # fmt: skip
     defaults = {"baseUrl": "http://127.0.0.1:8080", "invalidToken": "not.a.token"}
     return {
         "name": "leaderboard local",

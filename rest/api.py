@@ -13,8 +13,10 @@ pydantic models, runs the route, and turns the result or the error into a respon
   503 with ``Retry-After`` (as is any asyncpg or OS error that escaped translation);
   anything else unexpected is a 500. Failures are logged once per cause per interval.
 
-Reads go through :class:`~rest.reads.SnapshotReads` (replica first); admin writes go
-to the primary through the store, and their answers are read back from the primary.
+Reads go through :class:`~rest.reads.SnapshotReads` (replica first; with ``min_seq``,
+:func:`rest.freshness.at_least` waits for the replica to reach that seq, then reads the
+primary); writes go to the primary through the store, and their answers are read back
+from the primary.
 The route functions do no HTTP: they take typed inputs and return models.
 """
 
@@ -29,7 +31,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from core.auth import Role, can_read, require_role
+from core.auth import Principal, Role, can_read, check_submit_for, require_role, submission_scope
 from core.boards import Board
 from core.errors import (
     BadRequest,
@@ -39,7 +41,9 @@ from core.errors import (
     PayloadTooLarge,
     ServerError,
 )
-from core.ranking import Page
+from core.ids import PlayerId, SubmissionId
+from core.protocol import AckResult
+from core.ranking import Page, ScoreInput, Standing
 from core.settings import Settings
 from core.throttle import FailureLog
 from db.errors import as_service_error
@@ -47,6 +51,7 @@ from db.services import Services
 from db.store import Store
 from rest.cursor import CursorCodec, CursorPosition, cursor_key
 from rest.events import RestRequest, RestResponse
+from rest.freshness import at_least
 from rest.models import (
     AroundPage,
     AroundParams,
@@ -65,9 +70,12 @@ from rest.models import (
     PlayerStanding,
     Problem,
     RollSeason,
+    ScoresAck,
     SeasonInfo,
     SeasonList,
     SeasonParams,
+    SetMetadata,
+    SubmitScores,
     TopPage,
     TopParams,
     utc,
@@ -82,6 +90,7 @@ failures = FailureLog(log)
 JSON: Final = "application/json"
 PROBLEM_JSON: Final = "application/problem+json"
 MAX_BODY_BYTES: Final = 64 * 1024
+"""A request body, unless its route says otherwise (``Route.max_body_bytes``)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,10 @@ def _detail(board: Board, *, season: str, entries: int, as_of_seq: int) -> Board
     )  # fmt: skip
 
 
+def _seq(read: Page | Standing) -> int:
+    return read.as_of_seq
+
+
 def _entries(page: Page) -> list[Entry]:
     return [Entry.of(e) for e in page.entries]
 
@@ -137,8 +150,16 @@ async def list_boards(p: NoParams, body: None, svc: RestServices) -> BoardList:
 
 
 async def get_board(p: SeasonParams, body: None, svc: RestServices) -> BoardDetail:
-    board = await svc.reads.get_board(p.board)
-    page = await svc.reads.fetch_top(p.board, season=p.season, limit=1)
+    async def read(replica: bool) -> tuple[Board, Page]:
+        if replica:
+            board = await svc.reads.get_board(p.board)
+            return board, await svc.reads.fetch_top(p.board, season=p.season, limit=1)
+        board = await svc.store.get_board(p.board)
+        return board, await svc.store.fetch_top(p.board, season=p.season, limit=1)
+
+    board, page = await at_least(
+        p.min_seq, lambda: read(True), lambda: read(False), lambda r: r[1].as_of_seq
+    )
     return _detail(board, season=page.season, entries=page.total, as_of_seq=page.as_of_seq)
 
 
@@ -169,7 +190,12 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
                 code="cursor_mismatch",
             )
         season, after = position.season, position.after
-    page = await svc.reads.fetch_top(p.board, season=season, limit=p.limit, after=after)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_top(p.board, season=season, limit=p.limit, after=after),
+        lambda: svc.store.fetch_top(p.board, season=season, limit=p.limit, after=after),
+        _seq,
+    )
     cursor = None
     if page.next_after is not None:
         cursor = svc.cursors.encode(CursorPosition(p.board, page.season, page.next_after))
@@ -180,7 +206,12 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
 
 
 async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerStanding:
-    st = await svc.reads.fetch_standing(p.board, p.player, season=p.season)
+    st = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_standing(p.board, p.player, season=p.season),
+        lambda: svc.store.fetch_standing(p.board, p.player, season=p.season),
+        _seq,
+    )
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
@@ -188,7 +219,12 @@ async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerSt
 
 
 async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPage:
-    page = await svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
+        lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
+        _seq,
+    )
     return AroundPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
         player=p.player, entries=_entries(page),
@@ -197,7 +233,12 @@ async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPa
 
 async def get_friends(p: FriendsParams, body: None, svc: RestServices) -> FriendsPage:
     wanted = p.player_ids()
-    page = await svc.reads.fetch_players(p.board, wanted, season=p.season)
+    page = await at_least(
+        p.min_seq,
+        lambda: svc.reads.fetch_players(p.board, wanted, season=p.season),
+        lambda: svc.store.fetch_players(p.board, wanted, season=p.season),
+        _seq,
+    )
     found = {e.player_id for e in page.entries}
     return FriendsPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
@@ -239,6 +280,40 @@ async def roll_season(p: BoardParams, body: RollSeason, svc: RestServices) -> Bo
     return _detail(board, season=board.season, entries=0, as_of_seq=board.seq)
 
 
+async def submit_scores(
+    p: BoardParams, body: SubmitScores, svc: RestServices, principal: Principal
+) -> ScoresAck:
+    """A game server's batch: what a WebSocket batch submit does, acked the same way."""
+    for line in body.scores:
+        check_submit_for(principal, PlayerId(line.player), batch=True)
+    results = await svc.store.submit(
+        p.board,
+        [ScoreInput(PlayerId(s.player), s.score, s.metadata) for s in body.scores],
+        submission_id=SubmissionId(body.submission_id) if body.submission_id else None,
+        submitter=submission_scope(principal),
+    )
+    return ScoresAck(
+        board=p.board, submission_id=body.submission_id, seq=results[0].seq or 0,
+        results=[
+            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
+                      improved=r.improved, replayed=r.replayed)
+            for r in results
+        ],
+    )  # fmt: skip
+
+
+async def set_metadata(
+    p: PlayerParams, body: SetMetadata, svc: RestServices, principal: Principal
+) -> PlayerStanding:
+    """Replace a player's metadata (a player their own, a server anyone's), keeping the score."""
+    check_submit_for(principal, PlayerId(p.player), batch=False)
+    st = await svc.store.set_metadata(p.board, p.player, body.metadata)
+    return PlayerStanding(
+        board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
+        entry=Entry.of(st.entry), percentile=st.percentile,
+    )  # fmt: skip
+
+
 async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
     from rest.openapi import openapi_document
 
@@ -246,6 +321,9 @@ async def openapi(p: NoParams, body: None, svc: RestServices) -> dict[str, Any]:
 
 
 READ_ERRORS: Final = (400, 401, 403, 404, 503)
+WRITE_ERRORS: Final = (400, 401, 403, 404, 409, 413, 503)
+REST_BATCH_MAX_BYTES: Final = 6_000_000
+"""A REST batch's body: Lambda takes 6 MB of request payload, the proxy event included."""
 ADMIN_ERRORS: Final = (400, 401, 403, 404, 409, 413, 503)
 
 ROUTES: Final = Router((
@@ -279,6 +357,14 @@ ROUTES: Final = Router((
     Route("GET", "/v1/boards/{board}/friends", get_friends, "getFriends",
           "The listed players (friends) in rank order", Access.READ, params=FriendsParams,
           response=FriendsPage, errors=READ_ERRORS),
+    Route("POST", "/v1/boards/{board}/scores", submit_scores, "submitScores",
+          "Submit a batch of scores (server): all or nothing, idempotent by submission_id",
+          Access.SUBMIT, params=BoardParams, body=SubmitScores, response=ScoresAck,
+          errors=WRITE_ERRORS, max_body_bytes=REST_BATCH_MAX_BYTES),
+    Route("PUT", "/v1/boards/{board}/players/{player}/metadata", set_metadata, "setMetadata",
+          "Replace a player's metadata without a new score (the player, or a server)",
+          Access.SUBMIT, params=PlayerParams, body=SetMetadata, response=PlayerStanding,
+          errors=WRITE_ERRORS),
 ))  # fmt: skip
 
 
@@ -332,9 +418,9 @@ def _body(route: Route, request: RestRequest) -> BaseModel | None:
     raw = request.body
     if not raw:
         raise BadRequest("a JSON body is required (send {} for all defaults)", code="missing_body")
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw) > route.max_body_bytes:
         raise PayloadTooLarge(
-            f"the body must be at most {MAX_BODY_BYTES} bytes, got {len(raw)}",
+            f"the body must be at most {route.max_body_bytes} bytes, got {len(raw)}",
             code="body_too_large",
         )
     try:
@@ -349,6 +435,8 @@ def _authorize(route: Route, request: RestRequest) -> None:
     principal = request.principal()
     if route.access is Access.ADMIN:
         require_role(principal, Role.ADMIN)
+    elif route.access is Access.SUBMIT:
+        require_role(principal, Role.PLAYER, Role.SERVER)
     elif not can_read(principal):
         raise Forbidden(f"role {principal.role.value!r} may not read", code="role_not_allowed")
 
@@ -386,7 +474,10 @@ async def respond(
         params = _params(route, request, path)
         body = _body(route, request)
         svc = None if route.access is Access.PUBLIC else await services()
-        result = await route.endpoint(params, body, svc)
+        if route.access is Access.SUBMIT:
+            result = await route.endpoint(params, body, svc, request.principal())
+        else:
+            result = await route.endpoint(params, body, svc)
         return _success(route, request, result)
     except LeaderboardError as exc:
         if isinstance(exc, ServerError):

@@ -15,7 +15,14 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core.boards import SCORE_MAX, SCORE_MIN, BoardSpec, ResetSchedule, SortOrder, UpdatePolicy
-from core.ids import PLAYER_PATTERN, BoardIdField, PlayerIdField, SeasonIdField
+from core.ids import (
+    PLAYER_PATTERN,
+    BoardIdField,
+    PlayerIdField,
+    SeasonIdField,
+    SubmissionIdField,
+)
+from core.protocol import AckResult
 from core.ranking import RankedEntry
 
 PAGE_MAX: Final = 1000
@@ -26,6 +33,10 @@ FRIENDS_MAX: Final = 100
 """At most this many players in one friends look-up (they travel in the query string)."""
 CURSOR_MAX_CHARS: Final = 512
 BOARD_METADATA_MAX_BYTES: Final = 4096
+BATCH_MAX: Final = 1000
+"""At most this many scores in one REST batch submit (``Settings.batch_max``)."""
+ENTRY_METADATA_MAX_BYTES: Final = 1024
+"""An entry's metadata: at most this many bytes of JSON (``Settings.metadata_max_bytes``)."""
 
 _PLAYER_CHARS = PLAYER_PATTERN.removeprefix("^").removesuffix("$")
 FRIENDS_PATTERN: Final = rf"^{_PLAYER_CHARS}(,{_PLAYER_CHARS}){{0,{FRIENDS_MAX - 1}}}$"
@@ -99,6 +110,13 @@ class SeasonParams(BoardParams):
         description="A past season to read; the current season when absent.",
         examples=["s1"],
     )
+    min_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="Read your writes: answer as of this board seq or later (a write's "
+        "`seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the "
+        "replica to catch up, then reads the primary.",
+    )
 
 
 class TopParams(SeasonParams):
@@ -133,7 +151,10 @@ class CreateBoard(BoardSpec):
 
     model_config = ConfigDict(strict=True)
 
-    metadata: BoardMetadata = Field(default_factory=dict)
+    metadata: BoardMetadata = Field(
+        default_factory=dict,
+        description=f"At most {BOARD_METADATA_MAX_BYTES} bytes of JSON (no NUL characters).",
+    )
 
 
 class ConfigureBoard(_Body):
@@ -142,13 +163,69 @@ class ConfigureBoard(_Body):
     min_score: int | None = Field(default=None, ge=SCORE_MIN, le=SCORE_MAX)
     max_score: int | None = Field(default=None, ge=SCORE_MIN, le=SCORE_MAX)
     reset: ResetSchedule | None = None
-    metadata: BoardMetadata | None = None
+    metadata: BoardMetadata | None = Field(
+        default=None,
+        description=f"At most {BOARD_METADATA_MAX_BYTES} bytes of JSON (no NUL characters).",
+    )
 
 
 class RollSeason(_Body):
     """Start a new season; without ``season`` the schedule's (or ``s<N+1>``) is used."""
 
     season: SeasonIdField | None = None
+
+
+# --- score writes (players and servers) -----------------------------------------------
+
+
+class ScoreLine(_Body):
+    """One score of a batch."""
+
+    player: PlayerIdField = Field(description="The player id: 1-128 of `[A-Za-z0-9_.:@-]`.")
+    score: int = Field(ge=SCORE_MIN, le=SCORE_MAX, description="A signed 64-bit integer.")
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description=f"At most {ENTRY_METADATA_MAX_BYTES} bytes of JSON; goes with the score "
+        "when the score is taken.",
+    )
+
+
+class SubmitScores(_Body):
+    """A batch of scores from a game server, applied all or nothing in one transaction."""
+
+    submission_id: SubmissionIdField | None = Field(
+        default=None,
+        description="An idempotency key of 1-128 `[A-Za-z0-9_.:-]`, the server token's own: "
+        "a retry with the same id and scores replays the first result; other scores under "
+        "it are a `submission_conflict`.",
+    )
+    scores: list[ScoreLine] = Field(
+        min_length=1,
+        max_length=BATCH_MAX,
+        description=f"1 to {BATCH_MAX} scores, each player once (the body: at most 6,000,000 "
+        "bytes).",
+    )
+
+
+class ScoresAck(_Wire):
+    """What a committed submit answers: the WebSocket ack's fields."""
+
+    board: str
+    submission_id: str | None = None
+    seq: int = Field(
+        ge=0,
+        description="The board seq the write was numbered with: reads with `min_seq` set to "
+        "it, and WebSocket states with this seq or later, reflect it.",
+    )
+    results: list[AckResult] = Field(description="Each player's standing, in rank order.")
+
+
+class SetMetadata(_Body):
+    """An entry's metadata, replaced without a new score (`null` clears it)."""
+
+    metadata: dict[str, Any] | None = Field(
+        description=f"At most {ENTRY_METADATA_MAX_BYTES} bytes of JSON."
+    )
 
 
 # --- snapshot bodies ------------------------------------------------------------------
@@ -269,9 +346,13 @@ __all__ = [
     "PlayerStanding",
     "Problem",
     "RollSeason",
+    "ScoreLine",
+    "ScoresAck",
     "SeasonInfo",
     "SeasonList",
     "SeasonParams",
+    "SetMetadata",
+    "SubmitScores",
     "TopPage",
     "TopParams",
 ]

@@ -34,11 +34,16 @@ the WebSocket API and apply events with a higher `seq`. `GET` answers carry a st
 `application/problem+json` with a stable `type` ending in `code`.
 
 Auth: every `/v1` operation needs `Authorization: Bearer <JWT>` (the REST authorizer).
-Reads take any role; creating and configuring boards and rolling seasons take `admin`.
+Reads take any role; creating and configuring boards and rolling seasons take `admin`;
+a batch of scores takes `server`, and a player's metadata the player or a `server`.
+Score writes answer the board `seq` they were numbered with: pass it as `min_seq` to a
+read to read your write.
 There is no anonymous access. Scores are 64-bit integers: parse them as big integers in
 JavaScript when they may exceed 2^53."""
 
 Mode = Literal["validation", "serialization"]
+_TAGS: Final = {Access.PUBLIC: "snapshots", Access.READ: "snapshots", Access.ADMIN: "admin",
+                Access.SUBMIT: "scores"}  # fmt: skip
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +124,7 @@ def _operation(
     op: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
-        "tags": ["admin" if route.access is Access.ADMIN else "snapshots"],
+        "tags": [_TAGS[route.access]],
         "parameters": _parameters(route, schemas),
         "responses": _responses(route, router, refs),
         "security": [] if route.access is Access.PUBLIC else [{SECURITY_SCHEME: []}],

@@ -24,10 +24,12 @@ class Access(StrEnum):
     PUBLIC = "public"  # no authorizer (the OpenAPI document)
     READ = "read"  # any role
     ADMIN = "admin"  # the admin role
+    SUBMIT = "submit"  # a player (for themselves) or a server: the endpoint gets the principal
 
 
-Endpoint = Callable[[Any, Any, Any], Awaitable[BaseModel | dict[str, Any]]]
-"""A route function: (path and query parameters, body, the services) -> the answer."""
+Endpoint = Callable[..., Awaitable[BaseModel | dict[str, Any]]]
+"""A route function: (path and query parameters, body, the services) -> the answer; a
+:attr:`Access.SUBMIT` route's also gets the caller's principal."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    max_body_bytes: int = 64 * 1024
 
     @property
     def path_names(self) -> list[str]:

@@ -19,7 +19,8 @@
   (:class:`~runtime.gateway.Gateway`), the Lambda Invoke API
   (:class:`~runtime.lambda_api.LambdaApi`, serving the broadcaster as
   ``broadcast_function_name``, default ``leaderboard-local-broadcaster``), ``GET /metrics``
-  (connections and the broadcaster's counters), plus any :data:`Mount` (the REST adapter);
+  (connections and the broadcaster's counters; an admin token only), plus any
+  :data:`Mount` (the REST adapter);
 - the broadcaster, woken by LISTEN (:class:`~runtime.broadcasting.BroadcastLoop`), on a
   pool of its own (``BACKGROUND_POOL`` connections), as the broadcaster Lambda has its
   own connections on AWS: background work never queues behind a burst of submits;
@@ -46,6 +47,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from aiohttp import web
@@ -63,6 +65,7 @@ from db.store import Store
 from runtime.broadcasting import BroadcastLoop
 from runtime.events import LOCAL_API_ID, ApiStage
 from runtime.gateway import Authorizer, Gateway, RouteHandler, route_event
+from runtime.httplog import ServerLog
 from runtime.inprocess import InProcessSender
 from runtime.lambda_api import LambdaApi
 from runtime.supervisor import ClusterSupervisor
@@ -84,6 +87,9 @@ RUNTIME_ID: Final = re.compile(r"[A-Za-z0-9_-]{4}")
 enough for every concurrent round's two plus the maintenance job, so they never wait on
 each other for a connection."""
 
+REST_PAYLOAD_MAX_BYTES: Final = 10 * 1024 * 1024
+"""The largest HTTP request body the front door reads (API Gateway REST's 10 MB)."""
+
 Mount = Callable[[web.Application, Services], None]
 """Adds routes to the app before it starts (e.g. the REST proxy-event adapter)."""
 
@@ -98,6 +104,16 @@ class PeriodicJob:
     name: str
     interval_s: float
     run: Callable[[], Awaitable[object]]
+
+
+def safe_dsn(dsn: str) -> str:
+    """A DSN as it may be printed: any password replaced by ``***``."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def maintain(pool: asyncpg.Pool) -> None:
@@ -170,6 +186,13 @@ class LocalRuntime:
         self._services: Services | None = None
         self._gateway: Gateway | None = None
         self._bound_port: int | None = None
+        self._verifier: Any = None  # authorizer.tokens.TokenVerifier, built on first use
+        self.embedded = False
+        """Whether the runtime started the embedded cluster (no DSN was given)."""
+        self.primary_dsn: str | None = None
+        """The database it writes to (and migrated), once started."""
+        self.reader_dsn: str | None = None
+        """The replica it reads snapshots from, once started; None: the primary."""
 
     # --- what a started runtime exposes --------------------------------------------
 
@@ -248,12 +271,14 @@ class LocalRuntime:
 
     async def _start(self, stack: AsyncExitStack) -> None:
         dsn, reader_dsn = self._dsn, self._reader_dsn
+        self.embedded = dsn is None
         if dsn is None:
             dsn, reader_dsn = await self._start_cluster(stack)
             if self.runtime_id is None:
                 self.runtime_id = self._remembered_runtime_id()
         if self.runtime_id is None:
             self.runtime_id = secrets.token_urlsafe(3)
+        self.primary_dsn, self.reader_dsn = dsn, reader_dsn or None
         conn = await asyncpg.connect(dsn)
         try:
             await migrate(conn)
@@ -281,7 +306,8 @@ class LocalRuntime:
         )  # fmt: skip
         stack.push_async_callback(background.close)
         self._background = background.store
-        app = web.Application()
+        # API Gateway's REST payload limit; each route keeps its own lower one (rest.api)
+        app = web.Application(client_max_size=REST_PAYLOAD_MAX_BYTES)
         if self._broadcast:
             broadcaster = Broadcaster(background)
             self.broadcasts = BroadcastLoop(broadcaster, dsn=dsn, concurrency=BROADCAST_CONCURRENCY)
@@ -293,7 +319,7 @@ class LocalRuntime:
         app.router.add_get("/metrics", self._metrics)
         for mount in self._mounts:
             mount(app, services)
-        runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None)
+        runner = web.AppRunner(app, shutdown_timeout=5.0, access_log=None, logger=ServerLog())
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, self.host, self._port)
@@ -308,7 +334,16 @@ class LocalRuntime:
             extra.append(PeriodicJob("broadcast-sweep", self._broadcast_sweep_s,
                                      self.broadcasts.sweep))  # fmt: skip
         self._start_jobs(stack, services, extra)
-        log.info("local runtime up: %s (WebSocket %s)", self.http_url, self.ws_url)
+        log.info("local runtime up: %s (WebSocket %s); database: %s", self.http_url,
+                 self.ws_url, self.describe_databases())  # fmt: skip
+
+    def describe_databases(self) -> str:
+        """Which databases the started runtime uses, for people (no passwords)."""
+        if self.primary_dsn is None:
+            raise RuntimeError("the runtime is not started: expected `await runtime.start()`")
+        where = "embedded PostgreSQL under " + str(self.data_dir) if self.embedded else "yours"
+        reads = safe_dsn(self.reader_dsn) if self.reader_dsn else "the primary (no reader URL)"
+        return f"primary {safe_dsn(self.primary_dsn)} ({where}, migrated); reads: {reads}"
 
     async def _start_cluster(self, stack: AsyncExitStack) -> tuple[str, str | None]:
         from runtime.postgres import EmbeddedCluster
@@ -355,8 +390,13 @@ class LocalRuntime:
 
         return partial(authorize, verifier=TokenVerifier(settings=self.settings))
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        """``GET /metrics``: the runtime's counters (connections, broadcaster rounds)."""
+    async def _metrics(self, request: web.Request) -> web.Response:
+        """``GET /metrics``: the runtime's counters (connections, broadcaster rounds), for an
+        admin token only (``Authorization: Bearer <token>``): 401 without a valid token,
+        403 for any other role, as problem+json."""
+        refusal = await self._admin_only(request)
+        if refusal is not None:
+            return refusal
         body: dict[str, Any] = {"connections": len(self.sender)}
         if self._gateway is not None:
             body["inflight"] = self._gateway.inflight
@@ -366,6 +406,30 @@ class LocalRuntime:
         if self.broadcasts is not None:
             body["broadcast"] = self.broadcasts.stats.as_dict()
         return web.json_response(body)
+
+    async def _admin_only(self, request: web.Request) -> web.Response | None:
+        """None for a request bearing a valid admin token, else its problem response."""
+        from authorizer.tokens import TokenVerifier
+        from core.auth import Role, require_role
+        from core.errors import LeaderboardError, Unauthorized
+        from rest.api import problem_response
+        from runtime.rest_gateway import web_response
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, tok = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not tok.strip():
+                raise Unauthorized(
+                    "missing bearer token: expected 'Authorization: Bearer <admin JWT>'",
+                    code="missing_token",
+                )
+            if self._verifier is None:
+                self._verifier = TokenVerifier(settings=self.settings)
+            principal = await asyncio.to_thread(self._verifier.verify, tok.strip())
+            require_role(principal, Role.ADMIN)
+        except LeaderboardError as exc:
+            return web_response(problem_response(exc, instance=request.path).to_proxy())
+        return None
 
     def _start_jobs(
         self, stack: AsyncExitStack, services: Services, extra: Sequence[PeriodicJob]
@@ -402,4 +466,4 @@ class LocalRuntime:
         self.supervisor = None
 
 
-__all__ = ["LOCAL_BROADCASTER", "LocalRuntime", "Mount", "PeriodicJob", "maintain"]
+__all__ = ["LOCAL_BROADCASTER", "LocalRuntime", "Mount", "PeriodicJob", "maintain", "safe_dsn"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -66,6 +67,17 @@ def cmd_token(args: argparse.Namespace) -> int:
         audience=settings.jwt_audience, ttl_s=args.ttl, subject=subject,
     ))  # fmt: skip
     return 0
+
+
+def more_tokens_hint(data_dir: str | Path) -> str:
+    """The command that mints more tokens for a service started on ``data_dir`` (whose
+    secret lives there unless LEADERBOARD_JWT_SECRET is set), absolute, so it works from
+    any directory."""
+    where = shlex.quote(str(Path(data_dir).resolve()))
+    return (
+        f"leaderboard --data-dir {where} token --player alice --role player"
+        " (or --role server|spectator|admin)"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:

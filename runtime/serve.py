@@ -1,7 +1,9 @@
 """``leaderboard up``: run the local service until Ctrl-C.
 
-Starts the embedded PostgreSQL primary and streaming replica under the data directory
-(persistent), applies migrations, serves WebSocket, REST, @connections and the spectator
+Uses the PostgreSQL that ``LEADERBOARD_DATABASE_URL`` names (and reads snapshots from
+``LEADERBOARD_READER_URL``, else from that primary), or else starts the embedded
+PostgreSQL primary and streaming replica under the data directory (persistent); says at
+start-up which; applies migrations, serves WebSocket, REST, @connections and the spectator
 pages on one port, prints the URLs and development tokens, and with ``--demo`` creates a
 board and runs simulated players (through the client SDK, with a server token) so a live
 board shows at once. Ctrl-C (or SIGTERM) stops everything (exit status 0). If the
@@ -15,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import shlex
 import signal
 from pathlib import Path
 
@@ -50,21 +51,18 @@ async def _demo(runtime: LocalRuntime, token: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), rng.uniform(0.1, 0.6))
 
 
-def more_tokens_hint(settings: Settings) -> str:
-    """The command that mints more tokens for this service: with its data directory (its
-    development secret lives there), so it works from any directory."""
-    data_dir = shlex.quote(str(Path(settings.data_dir).resolve()))
-    return f"leaderboard --data-dir {data_dir} token --player alice --role player"
-
-
 async def serve(settings: Settings, *, demo: bool = False) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     from authorizer.tokens import mint_token
+    from runtime.cli import more_tokens_hint
 
+    # LEADERBOARD_DATABASE_URL: your PostgreSQL (migrated at start) instead of the embedded
+    # one; LEADERBOARD_READER_URL: its replica for snapshot reads (else the primary).
     runtime = LocalRuntime(
-        settings, data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
+        settings, dsn=settings.database_url, reader_dsn=settings.reader_url,
+        data_dir=Path(settings.data_dir), host=settings.host, port=settings.port,
         mounts=_mounts(),
     )  # fmt: skip
     stop = asyncio.Event()
@@ -88,10 +86,11 @@ async def serve(settings: Settings, *, demo: bool = False) -> int:
               f"  @connections {runtime.management_url}/@connections/<id>\n"
               f"  Lambda Invoke {runtime.lambda_url}/2015-03-31/functions/"
               f"{settings.broadcast_function_name or LOCAL_BROADCASTER}/invocations\n"
+              f"  database    {runtime.describe_databases()}\n"
               f"  spectator   {runtime.http_url}/?token={spectator}\n"
               f"  player token     {player}\n"
               f"  spectator token  {spectator}\n"
-              f"  more tokens: {more_tokens_hint(settings)}\n"
+              f"  more tokens: {more_tokens_hint(settings.data_dir)}\n"
               f"Ctrl-C stops everything.\n", flush=True)  # fmt: skip
         demo_task = asyncio.create_task(_demo(runtime, game_server, stop)) if demo else None
         failed = asyncio.create_task(runtime.failed.wait())

@@ -1,7 +1,9 @@
 -- The upsert of a submit, shared by lb_submit's single-score and batch branches: the
 -- board's update policy applied in one INSERT ... ON CONFLICT, in player-id order (so
 -- concurrent batches lock entries in the same order and never deadlock), stashing each
--- entry's previous key in prev_score and prev_at.
+-- entry's previous key in prev_score and prev_at. Metadata goes with the score that
+-- stands: a submit's metadata replaces the entry's when its score is taken (absent, the
+-- entry keeps its metadata), and a worse score on a best board changes neither.
 CREATE OR REPLACE FUNCTION lb_upsert_entries(
     p_season   integer,
     p_policy   text,
@@ -40,7 +42,12 @@ LANGUAGE sql AS $$
                 THEN excluded.achieved_at
             ELSE e.achieved_at END,
         updates = e.updates + 1,
-        metadata = coalesce(excluded.metadata, e.metadata)
+        -- metadata belongs to the score that stands: a submit that leaves the score as
+        -- it was (a worse score on a best board) leaves its metadata too
+        metadata = CASE
+            WHEN p_policy = 'best' AND NOT p_sign * excluded.score < p_sign * e.score
+                THEN e.metadata
+            ELSE coalesce(excluded.metadata, e.metadata) END
     RETURNING e.player_id, e.score, e.sort_score, e.achieved_at, e.updates, e.prev_score,
               e.prev_at
 $$;

@@ -117,6 +117,11 @@ var InvalidJsonError = class extends BadRequestError {
 __publicField(InvalidJsonError, "code", "invalid_json");
 __publicField(InvalidJsonError, "status", 400);
 __publicField(InvalidJsonError, "retryable", false);
+var BinaryFrameError = class extends BadRequestError {
+};
+__publicField(BinaryFrameError, "code", "binary_frame");
+__publicField(BinaryFrameError, "status", 400);
+__publicField(BinaryFrameError, "retryable", false);
 var InvalidNumberError = class extends BadRequestError {
 };
 __publicField(InvalidNumberError, "code", "invalid_number");
@@ -440,6 +445,7 @@ __publicField(SecretUnavailableError, "retryable", true);
 var ERROR_CLASSES = {
   bad_request: BadRequestError,
   invalid_json: InvalidJsonError,
+  binary_frame: BinaryFrameError,
   invalid_number: InvalidNumberError,
   not_an_object: NotAnObjectError,
   missing_action: MissingActionError,

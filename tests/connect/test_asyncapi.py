@@ -115,6 +115,7 @@ def test_frames_as_the_service_dumps_them_match_their_schemas() -> None:
     frames = [
         AckFrame(
             board="arena",
+            seq=7,
             results=[AckResult(player="a", score=5, rank=None, total=None, improved=False)],
         ),
         SnapshotFrame(view_id="me:arena:s1", board="arena", season="s1", view="me", seq=3, total=1),

@@ -13,6 +13,12 @@ from db import feed
 from db.store import Store
 from tests.postgres_fixtures import writer_in_flight
 
+# A submit as lb_submit alone makes it: committed, and numbered by nobody yet (Store.submit
+# numbers its write right after the commit).
+UNNUMBERED_SUBMIT = """
+SELECT * FROM lb_submit($1, NULL, NULL, ARRAY[$2], ARRAY[$3::bigint], ARRAY[NULL::timestamptz],
+                        ARRAY[NULL::jsonb])"""
+
 
 async def test_events_are_written_with_each_rank_move(store: Store) -> None:
     """Each insert or key change writes one event with old and new score; no-ops write none."""
@@ -121,7 +127,7 @@ async def test_prune_drops_only_old_sequenced_events(store: Store) -> None:
     await store.create_board(BoardSpec(id="arena"))
     await store.submit("arena", [ScoreInput("a", 1)])
     await feed.sequence(store.pool, "arena")
-    await store.submit("arena", [ScoreInput("a", 2)])
+    await store.pool.fetch(UNNUMBERED_SUBMIT, "arena", "a", 2)  # committed, not numbered yet
     await store.pool.execute("UPDATE lb_event SET created_at = now() - interval '2 days'")
     pruned, _ = await feed.prune(
         store.pool, events_older_than=timedelta(days=1), submissions_older_than=timedelta(days=1)

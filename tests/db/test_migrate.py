@@ -14,6 +14,9 @@ import pytest
 
 import db.functions
 import db.migrations
+from core.ids import SubmissionId
+from core.ranking import ScoreInput, request_hash
+from core.settings import Settings
 from db.migrate import (
     CREATE_LEDGER,
     RECORD_APPLIED,
@@ -24,6 +27,7 @@ from db.migrate import (
     migrate,
     migrate_all,
 )
+from db.store import Store
 from tests.postgres_fixtures import PgServer
 
 FUNCTIONS = Path(db.functions.__file__).parent
@@ -37,6 +41,26 @@ OLD_CHAIN = [
     "write_path", "sequencer_never_blocks", "rank_plan_once", "single_score_submit",
     "board_row_pruning", "batch_ranks_one_pass",
 ]  # fmt: skip
+
+# A board with alice's increment of 3 applied under submission id m1, as the baseline
+# schema recorded it (no submitter); $1 is the payload's request hash.
+LEGACY_RECORD = """
+WITH b AS (
+    INSERT INTO lb_board (board_id, sort_order, policy, min_score, max_score, season)
+    VALUES ('kills', 'desc', 'increment', 0, 1000, 's1') RETURNING board_id
+), s AS (
+    INSERT INTO lb_season (board_id, season) SELECT board_id, 's1' FROM b RETURNING season_no
+), e AS (
+    INSERT INTO lb_entry (season_no, player_id, score, sort_score, achieved_at)
+    SELECT season_no, 'alice', 3, -3, now() FROM s
+), d AS (
+    INSERT INTO lb_rank_delta (season_no, sort_score, achieved_at, player_id, delta, sized)
+    SELECT season_no, -3, now(), 'alice', 1, true FROM s
+)
+INSERT INTO lb_submission (board_id, submission_id, request_hash, result)
+SELECT board_id, 'm1', $1, '[{"player_id": "alice", "score": 3, "achieved_at":
+  "2026-01-01T00:00:00+00:00", "updates": 1, "improved": true, "rank": 1, "total": 1}]'
+  FROM b"""
 
 PROBE_FUNCTIONS = """
 SELECT p.oid::regprocedure::text AS signature, p.prorettype::regtype::text AS returns
@@ -211,3 +235,36 @@ async def test_numbered_migrations_run_once_in_order_and_newer_ones_are_left_alo
         assert await conn.fetchval("SELECT to_regclass('lb_probe') IS NOT NULL")
         versions = await conn.fetch("SELECT version, name FROM lb_schema_migration ORDER BY 1")
         assert [tuple(r) for r in versions] == [*shipped, (probe, "probe")]
+
+
+async def test_submission_records_are_carried_over_into_submitter_scopes(
+    pg_server: PgServer, tmp_path: Path, settings: Settings
+) -> None:
+    """Idempotency records written before ids were scoped survive the migration: a retry of
+    the same payload still replays (and counts once), and nobody gets a conflict from one."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS.glob("*.sql"))[:2]:  # up to, not including, the scopes
+        shutil.copy(sql, before)
+    name = "lb_migrate_scope"
+    async with _empty_database(pg_server, name) as conn:
+        assert await migrate(conn, migrations=before) == [1, 2]
+        await conn.execute(LEGACY_RECORD, request_hash("kills", [ScoreInput("alice", 3)]))
+        assert await migrate(conn) == [3]
+        rows = await conn.fetch("SELECT submitter, submission_id FROM lb_submission")
+        assert [tuple(r) for r in rows] == [("", "m1")]
+        store = await Store.open(settings, dsn=pg_server.dsn_for(name))
+        try:
+            again = await store.submit(
+                "kills", [ScoreInput("alice", 3)], submission_id=SubmissionId("m1"),
+                submitter="player:alice",
+            )  # fmt: skip
+            assert again[0].replayed and again[0].score == 3
+            assert (await store.fetch_standing("kills", "alice")).entry.score == 3
+            other = await store.submit(
+                "kills", [ScoreInput("bob", 5)], submission_id=SubmissionId("m1"),
+                submitter="player:bob",
+            )  # fmt: skip
+            assert not other[0].replayed and other[0].score == 5
+        finally:
+            await store.close()

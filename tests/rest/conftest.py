@@ -1,5 +1,9 @@
 """Fixtures of the REST tests: one embedded primary with a real streaming replica, and one
-local runtime over them whose REST adapter reads from the replica."""
+local runtime over them whose REST adapter reads from the replica.
+
+Every REST read goes to the replica, so this suite keeps the embedded pair even when
+``LEADERBOARD_TEST_DSN`` points the other suites at another server (CI's PostgreSQL 15
+run: that server admits no replication connections, so no replica can be made of it)."""
 
 from __future__ import annotations
 

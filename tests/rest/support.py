@@ -115,9 +115,10 @@ async def seed_board(
 
 @contextlib.asynccontextmanager
 async def fresh_runtime(
-    primary: PostgresServer, replica: PostgresServer, settings: Settings
+    primary: PostgresServer, replica: PostgresServer, settings: Settings, **options: Any
 ) -> AsyncIterator[LocalRuntime]:
-    """A started runtime over a new database on the primary, read through the replica."""
+    """A started runtime over a new database on the primary, read through the replica
+    (``options``: more LocalRuntime arguments)."""
     name = f"lb_rest_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(primary.admin_dsn)
     try:
@@ -127,7 +128,7 @@ async def fresh_runtime(
         reader_dsn = reader_dsn.rsplit("/", 1)[0] + f"/{name}"
         await _wait_for_database(reader_dsn)
         runtime = LocalRuntime(settings, dsn=dsn, reader_dsn=reader_dsn, broadcast=False,
-                               mounts=[mount_rest])  # fmt: skip
+                               mounts=[mount_rest], **options)  # fmt: skip
         async with runtime:
             yield runtime
     finally:

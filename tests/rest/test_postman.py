@@ -50,6 +50,7 @@ async def test_newman_passes(migrated: EmbeddedCluster, settings_rest: Settings)
             "adminToken": token(settings_rest, "admin"),
             "playerToken": token(settings_rest, "player", player="p001"),
             "spectatorToken": token(settings_rest, "spectator"),
+            "serverToken": token(settings_rest, "server"),
         }
         env_vars = [f"--env-var=baseUrl={runtime.http_url}"]
         env_vars += [f"--env-var={k}={v}" for k, v in tokens.items()]

@@ -8,9 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from core.settings import Settings
-from runtime.cli import dev_secret, main
-from runtime.serve import more_tokens_hint
+from runtime.cli import dev_secret, main, more_tokens_hint
 
 
 @pytest.mark.parametrize("role", ["server", "spectator", "admin"])
@@ -33,8 +31,8 @@ def test_the_hint_for_more_tokens_names_the_data_dir(
     """The printed command mints tokens with the running service's secret, from anywhere."""
     monkeypatch.delenv("LEADERBOARD_JWT_SECRET", raising=False)
     data_dir = tmp_path / "my data"
-    hint = more_tokens_hint(Settings(data_dir=str(data_dir)))
-    args = shlex.split(hint)
+    hint = more_tokens_hint(data_dir)
+    args = shlex.split(hint.split(" (")[0])
     assert args[:3] == ["leaderboard", "--data-dir", str(data_dir.resolve())]
     monkeypatch.chdir(tmp_path.parent)
     assert main(args[1:]) == 0

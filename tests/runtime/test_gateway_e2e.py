@@ -191,7 +191,7 @@ async def test_binary_frames_go_to_default_base64_encoded(
     async with open_ws(runtime.ws_url, token(runtime.settings)) as ws:
         await ws.send(b'{"action": "submit", "board": "arena", "score": 1}')
         reply = json.loads(await ws.recv())
-        assert reply["type"] == "error" and reply["error"]["code"] == "invalid_json"
+        assert reply["type"] == "error" and reply["error"]["code"] == "binary_frame"
         event = seen[-1]
         assert event["isBase64Encoded"] is True
         assert event["requestContext"]["routeKey"] == "$default"

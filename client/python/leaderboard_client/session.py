@@ -59,7 +59,13 @@ from leaderboard_client.errors import (
     is_gateway_error,
 )
 from leaderboard_client.outbox import Outbox
-from leaderboard_client.submissions import Ack, batch_message, new_submission_id, submit_message
+from leaderboard_client.submissions import (
+    Ack,
+    batch_messages,
+    merge_acks,
+    new_submission_id,
+    submit_message,
+)
 from leaderboard_client.tracking import Outcome, ViewState, ViewTracker
 
 log = logging.getLogger("leaderboard.client")
@@ -341,9 +347,13 @@ class LeaderboardClient:
         retries: int | None = None,
         budget_s: float | None = None,
     ) -> Ack:
-        """Submit ``(player, score)`` pairs (server role): all or nothing, acked after commit."""
-        message = batch_message(board, scores, submission_id=submission_id or new_submission_id())
-        return await self._submit(message, retries, budget_s)
+        """Submit ``(player, score)`` pairs (server role), acked after commit: all or nothing
+        when it fits one frame (32 KB) and 1,000 scores, else in parts that do, each all or
+        nothing under its own id derived from ``submission_id`` (see ``submissions``)."""
+        sid = submission_id or new_submission_id()
+        parts = batch_messages(board, scores, submission_id=sid)
+        acks = [await self._submit(message, retries, budget_s) for message in parts]
+        return merge_acks(acks, submission_id=sid)
 
     async def _submit(
         self, message: dict[str, Any], retries: int | None, budget_s: float | None

@@ -100,6 +100,13 @@ export class InvalidJsonError extends BadRequestError {
   static override readonly retryable: boolean = false;
 }
 
+/** `binary_frame` (400): A WebSocket message came as a binary frame; send JSON text frames. */
+export class BinaryFrameError extends BadRequestError {
+  static override readonly code: string = "binary_frame";
+  static override readonly status: number = 400;
+  static override readonly retryable: boolean = false;
+}
+
 /** `invalid_number` (400): The JSON holds NaN or Infinity; scores are integers. */
 export class InvalidNumberError extends BadRequestError {
   static override readonly code: string = "invalid_number";
@@ -317,7 +324,7 @@ export class MetadataTooLargeError extends PayloadTooLargeError {
   static override readonly retryable: boolean = false;
 }
 
-/** `batch_too_large` (413): A batch holds more scores than allowed. */
+/** `batch_too_large` (413): A batch holds more scores, or more bytes, than allowed. */
 export class BatchTooLargeError extends PayloadTooLargeError {
   static override readonly code: string = "batch_too_large";
   static override readonly status: number = 413;
@@ -552,6 +559,7 @@ export class SecretUnavailableError extends UnavailableError {
 export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ServerError>> = {
   bad_request: BadRequestError,
   invalid_json: InvalidJsonError,
+  binary_frame: BinaryFrameError,
   invalid_number: InvalidNumberError,
   not_an_object: NotAnObjectError,
   missing_action: MissingActionError,

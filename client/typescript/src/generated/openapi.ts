@@ -141,10 +141,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/boards/{board}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit a batch of scores (server): all or nothing, idempotent by submission_id */
+        post: operations["submitScores"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/boards/{board}/players/{player}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a player's metadata without a new score (the player, or a server) */
+        put: operations["setMetadata"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckResult */
+        AckResult: {
+            /** Player */
+            player: string;
+            /** Score */
+            score: number;
+            /** Rank */
+            rank: number | null;
+            /** Total */
+            total: number | null;
+            /** Improved */
+            improved: boolean;
+            /**
+             * Replayed
+             * @default false
+             */
+            replayed: boolean;
+        };
         /** AroundPage */
         AroundPage: {
             /** Board */
@@ -239,6 +291,7 @@ export interface components {
             reset: components["schemas"]["ResetSchedule"] | null;
             /**
              * Metadata
+             * @description At most 4096 bytes of JSON (no NUL characters).
              * @default null
              */
             metadata: {
@@ -268,7 +321,10 @@ export interface components {
             max_score: number;
             /** @default null */
             reset: components["schemas"]["ResetSchedule"] | null;
-            /** Metadata */
+            /**
+             * Metadata
+             * @description At most 4096 bytes of JSON (no NUL characters).
+             */
             metadata?: {
                 [key: string]: unknown;
             };
@@ -425,6 +481,53 @@ export interface components {
              */
             season: string | null;
         };
+        /**
+         * ScoreLine
+         * @description One score of a batch.
+         */
+        ScoreLine: {
+            /**
+             * Player
+             * @description The player id: 1-128 of `[A-Za-z0-9_.:@-]`.
+             */
+            player: string;
+            /**
+             * Score
+             * @description A signed 64-bit integer.
+             */
+            score: number;
+            /**
+             * Metadata
+             * @description At most 1024 bytes of JSON; goes with the score when the score is taken.
+             * @default null
+             */
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * ScoresAck
+         * @description What a committed submit answers: the WebSocket ack's fields.
+         */
+        ScoresAck: {
+            /** Board */
+            board: string;
+            /**
+             * Submission Id
+             * @default null
+             */
+            submission_id: string | null;
+            /**
+             * Seq
+             * @description The board seq the write was numbered with: reads with `min_seq` set to it, and WebSocket states with this seq or later, reflect it.
+             */
+            seq: number;
+            /**
+             * Results
+             * @description Each player's standing, in rank order.
+             */
+            results: components["schemas"]["AckResult"][];
+        };
         /** SeasonInfo */
         SeasonInfo: {
             /** Season */
@@ -447,10 +550,40 @@ export interface components {
             seasons: components["schemas"]["SeasonInfo"][];
         };
         /**
+         * SetMetadata
+         * @description An entry's metadata, replaced without a new score (`null` clears it).
+         */
+        SetMetadata: {
+            /**
+             * Metadata
+             * @description At most 1024 bytes of JSON.
+             */
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * SortOrder
          * @enum {string}
          */
         SortOrder: "desc" | "asc";
+        /**
+         * SubmitScores
+         * @description A batch of scores from a game server, applied all or nothing in one transaction.
+         */
+        SubmitScores: {
+            /**
+             * Submission Id
+             * @description An idempotency key of 1-128 `[A-Za-z0-9_.:-]`, the server token's own: a retry with the same id and scores replays the first result; other scores under it are a `submission_conflict`.
+             * @default null
+             */
+            submission_id: string | null;
+            /**
+             * Scores
+             * @description 1 to 1000 scores, each player once (the body: at most 6,000,000 bytes).
+             */
+            scores: components["schemas"]["ScoreLine"][];
+        };
         /** TopPage */
         TopPage: {
             /** Board */
@@ -679,6 +812,8 @@ export interface operations {
             query?: {
                 /** @description A past season to read; the current season when absent. */
                 season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
             };
             header?: {
                 /** @description An ETag of an earlier answer: 304 when it still matches. */
@@ -1024,6 +1159,8 @@ export interface operations {
             query?: {
                 /** @description A past season to read; the current season when absent. */
                 season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
                 /** @description Entries per page. */
                 limit?: number;
                 /** @description The opaque `next_cursor` of the previous page. */
@@ -1112,6 +1249,8 @@ export interface operations {
             query?: {
                 /** @description A past season to read; the current season when absent. */
                 season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
             };
             header?: {
                 /** @description An ETag of an earlier answer: 304 when it still matches. */
@@ -1198,6 +1337,8 @@ export interface operations {
             query?: {
                 /** @description A past season to read; the current season when absent. */
                 season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
                 /** @description Entries on each side. */
                 k?: number;
             };
@@ -1286,6 +1427,8 @@ export interface operations {
             query: {
                 /** @description A past season to read; the current season when absent. */
                 season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
                 /** @description Comma-separated player ids, 1 to 100. */
                 players: string;
             };
@@ -1349,6 +1492,193 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submitScores: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The board id. */
+                board: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitScores"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoresAck"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setMetadata: {
+        parameters: {
+            query?: {
+                /** @description A past season to read; the current season when absent. */
+                season?: string;
+                /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
+                min_seq?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The board id. */
+                board: string;
+                /** @description The player id. */
+                player: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetMetadata"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerStanding"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

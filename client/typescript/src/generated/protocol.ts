@@ -19,6 +19,7 @@ export type ServerFrame = AckFrame | ErrorFrame | SnapshotFrame | UnsubscribedFr
 export type ErrorCode = (
   | "bad_request"
   | "invalid_json"
+  | "binary_frame"
   | "invalid_number"
   | "not_an_object"
   | "missing_action"
@@ -107,10 +108,16 @@ export interface SubmitMessage {
     [k: string]: unknown;
   } | null;
   scores?: [ScoreItem, ...ScoreItem[]] | null;
+  /**
+   * Idempotency key, the submitter's own: 1-128 of [A-Za-z0-9_.:-].
+   */
   submission_id?: string | null;
 }
 export interface ScoreItem {
   player: string;
+  /**
+   * A signed 64-bit integer in [-(2^63 - 1), 2^63 - 1].
+   */
   score: number;
   metadata?: {
     [k: string]: unknown;
@@ -122,8 +129,14 @@ export interface SubscribeMessage {
   board: string;
   season?: string | null;
   view: "top" | "around" | "me";
+  /**
+   * top: 1-100 entries (Settings.view_top_max).
+   */
   n?: number;
   player?: string | null;
+  /**
+   * around: entries on each side.
+   */
   k?: number;
 }
 export interface UnsubscribeMessage {
@@ -131,11 +144,18 @@ export interface UnsubscribeMessage {
   action: "unsubscribe";
   view_id: string;
 }
+/**
+ * The reply to a submit, sent after its transaction committed.
+ */
 export interface AckFrame {
   type: "ack";
   request_id?: string;
   board: string;
   submission_id?: string;
+  /**
+   * The board seq this write was numbered with: the seq of its last change event, so every snapshot and update of the board with this seq or a later one reflects it, and none with a lower one does. A write that moved no entry has no event: then the board's seq when it was acked. A replay answers the first write's seq. Pass it as `min_seq` to a REST read.
+   */
+  seq: number;
   results: AckResult[];
 }
 export interface AckResult {
