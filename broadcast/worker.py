@@ -121,11 +121,23 @@ class _Page:
         return cls(entries, total, me, view_digest(entries, total, me))
 
 
-def _dump_states(subs: Sequence[Subscription]) -> str:
-    """Every subscription's view state, for the cursor row: key -> [change_no, seq, state]."""
-    return pydantic_core.to_json(
-        {s.key: [s.change_no, s.last_seq, s.state.to_json()] for s in subs}
-    ).decode()
+class _StateDump:
+    """Every subscription's view state as the cursor row keeps it (key -> [change_no,
+    seq, state]), re-encoding only the subscriptions whose state moved since the last
+    dump: a round changes a few views of a board's thousands."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[Subscription, list[Any]]] = {}
+
+    def dump(self, subs: Sequence[Subscription]) -> str:
+        parts: dict[str, tuple[Subscription, list[Any]]] = {}
+        for sub in subs:
+            cached = self._parts.get(sub.key)
+            if cached is None or cached[0] is not sub:
+                cached = (sub, [sub.change_no, sub.last_seq, sub.state.to_json()])
+            parts[sub.key] = cached
+        self._parts = parts
+        return pydantic_core.to_json({key: part for key, (_, part) in parts.items()}).decode()
 
 
 def _ticker_frame(sub: Subscription, board: str, ticker: Ticker, seq: int) -> str:
@@ -161,6 +173,7 @@ class Broadcaster:
         self.clock = clock
         self.on_round = on_round
         self._warm: dict[str, _Warm] = {}
+        self._dumps: dict[str, _StateDump] = {}
         self._held: dict[str, tuple[float, bool]] = {}  # board -> (extended at, leased)
         self.window_s = self.settings.conflation_ms / 1000
 
@@ -306,6 +319,7 @@ class Broadcaster:
             info = await conn.fetchrow(BOARD_INFO, board)
             if info is None:  # the board is gone: so is what this process kept of it
                 self._warm.pop(board, None)
+                self._dumps.pop(board, None)
                 return report
             warm = await self._subscriptions(conn, board, rounds)
             self._warm[board] = warm
@@ -334,7 +348,11 @@ class Broadcaster:
                 self._warm.pop(board)  # in doubt until the commit
                 subs = [moved.get(s.key, s) for s in subs]
                 rounds = await feed.save_cursor_state(
-                    conn, CONSUMER, board, upto, _dump_states(subs)
+                    conn,
+                    CONSUMER,
+                    board,
+                    upto,
+                    self._dumps.setdefault(board, _StateDump()).dump(subs),
                 )
                 warm = _Warm(warm.fingerprint, rounds, subs)
             else:
