@@ -56,6 +56,19 @@ def _run_as() -> str | None:
     return "embedded_postgres"
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()  # "pid (comm) state ..."
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return False
+    return True
+
+
 @dataclass
 class PostgresServer:
     """One server process over one data directory."""
@@ -107,19 +120,8 @@ class PostgresServer:
     def is_running(self) -> bool:
         """Whether the postmaster of ``postmaster.pid`` exists (a zombie left by a killed
         postmaster does not count: it serves nothing)."""
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
-            return False
-        try:
-            pid = int(pid_file.read_text().split()[0])
-            os.kill(pid, 0)
-        except (ValueError, OSError, IndexError):
-            return False
-        with contextlib.suppress(OSError, IndexError):
-            stat = Path(f"/proc/{pid}/stat").read_text()  # "pid (comm) state ..."
-            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                return False
-        return True
+        pid = self.pid
+        return pid is not None and _alive(pid)
 
     @property
     def pid(self) -> int | None:
@@ -130,17 +132,43 @@ class PostgresServer:
             return None
 
     def start(self) -> None:
-        """Start the server on its port and wait until it accepts connections."""
+        """Start the server on its port and wait until it accepts connections.
+
+        A ``postmaster.pid`` left by a postmaster that was killed is removed first when its
+        process is gone or a zombie: PostgreSQL takes a zombie for a live postmaster (it
+        still answers ``kill(pid, 0)``) and refuses to start, and a zombie stays until its
+        parent reaps it, which an init that does not reap (PID 1 in many containers)
+        never does. Server processes left attached to the old shared memory still stop the
+        start, as they must. A failed start raises with the end of the server's log.
+        """
         if self.is_running:
             return
+        self._clear_stale_lock()
         opts = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
         self.log_file.touch()
         self._chown(self.log_file)
-        self._cmd(
-            "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_file),
-            "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' {opts}",
-            "start",
-        )  # fmt: skip
+        try:
+            self._cmd(
+                "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_file),
+                "-o",
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' {opts}",
+                "start",
+            )  # fmt: skip
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n{self.log_tail()}") from None
+
+    def _clear_stale_lock(self) -> None:
+        pid = self.pid
+        if pid is not None and not _alive(pid):
+            with contextlib.suppress(FileNotFoundError):
+                (self.data_dir / "postmaster.pid").unlink()
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The last lines of the server's log (why a start failed)."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast`` rolls back sessions; ``immediate`` simulates a crash)."""
