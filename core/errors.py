@@ -242,6 +242,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("role_not_allowed", Forbidden, "The token's role may not do this."),
     ErrorCode("not_your_player", Forbidden, "A player token submits for another player."),
     ErrorCode("batch_not_allowed", Forbidden, "Only a server token may submit batches."),
+    ErrorCode("player_banned", Forbidden, "A player of the submit is banned on the board (or on every board); not retryable until an admin lifts the ban."),
     # --- what is not there (404, 405)
     ErrorCode("not_found", NotFound, "Not found."),
     ErrorCode("unknown_board", NotFound, "No board has this id."),

@@ -22,6 +22,7 @@ from core.ids import (
     SeasonIdField,
     SubmissionIdField,
 )
+from core.moderation import AUDIT_PAGE_MAX, REASON_MAX_CHARS, ModerationAction
 from core.protocol import AckResult
 from core.ranking import RankedEntry
 
@@ -327,24 +328,181 @@ class FriendsPage(_Snapshot):
     missing: list[str] = Field(description="Listed players without an entry in this season.")
 
 
+# --- moderation (admin) ----------------------------------------------------------------
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX_CHARS)]
+AUDIT_PLAYER_PATTERN: Final = rf"^(~erased-[0-9a-f]{{32}}|{_PLAYER_CHARS})$"
+
+
+class ModerationParams(_Params):
+    """Who is moderated, and why (``reason`` here or in the body)."""
+
+    player: PlayerIdField = Field(description="The player id.", examples=["p001"])
+    reason: Reason | None = Field(
+        default=None, description=f"Why, for the audit log: 1-{REASON_MAX_CHARS} characters."
+    )
+
+
+class BoardModerationParams(ModerationParams):
+    board: BoardIdField = Field(description="The board id.", examples=["arena"])
+
+
+class RemoveEntryParams(BoardModerationParams):
+    season: SeasonIdField | None = Field(
+        default=None, description="The season to remove from; the current one when absent."
+    )
+
+
+class ModerationBody(_Body):
+    """An optional body of a moderation request (it may be absent)."""
+
+    reason: Reason | None = Field(
+        default=None, description=f"Why, for the audit log: 1-{REASON_MAX_CHARS} characters."
+    )
+
+
+class AuditParams(_Params):
+    player: Annotated[str, StringConstraints(pattern=AUDIT_PLAYER_PATTERN)] | None = Field(
+        default=None,
+        description="Only this player's records (a player id, or an erased player's "
+        "`audit_player` pseudonym).",
+    )
+    board: BoardIdField | None = Field(default=None, description="Only this board's records.")
+    limit: int = Field(default=50, ge=1, le=AUDIT_PAGE_MAX, description="Records per page.")
+    cursor: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")] | None = Field(
+        default=None, description="The opaque `next_cursor` of the previous page."
+    )
+
+
+class PlayerLookupParams(_Params):
+    player: PlayerIdField = Field(description="The player id.", examples=["p001"])
+
+
+class RemovedEntry(_Wire):
+    """An entry removed: everyone behind it moved up by one, as of ``seq``."""
+
+    board: str
+    season: str
+    player: str
+    score: int | None = Field(
+        description="The removed entry's score; null when only a banned player's hidden "
+        "entry was removed."
+    )
+    seq: int = Field(ge=0, description="Reads with `min_seq` set to it reflect the removal.")
+
+
+class BanState(_Wire):
+    """A ban put or lifted."""
+
+    player: str
+    board: str | None = Field(description="The board; null for every board.")
+    banned: bool = Field(description="Whether this ban is in place after the request.")
+    changed: bool = Field(
+        description="Whether the request changed anything (a new ban, or one lifted)."
+    )
+    entries: int = Field(ge=0, description="Entries hidden (ban) or brought back (unban).")
+    seq: dict[str, int] = Field(
+        description="Per board whose ladders changed: the board seq that reflects it."
+    )
+
+
+class ErasureReport(_Wire):
+    """What an erasure removed, per kind (docs/moderation.md)."""
+
+    player: str
+    audit_player: str = Field(
+        description="The pseudonym the audit log keeps for the erased player."
+    )
+    removed: dict[str, int] = Field(
+        description="Counts per kind: entries, hidden_entries, bans, submissions, "
+        "connections, subscriptions, events, audit_records."
+    )
+    seq: dict[str, int]
+
+
+class AuditEntry(_Wire):
+    id: int
+    at: datetime
+    actor: str = Field(description="The admin token's subject.")
+    action: ModerationAction
+    board: str | None = Field(description="The board; null for every board.")
+    player: str
+    season: str | None
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(_Wire):
+    records: list[AuditEntry] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class PlayerLadderEntry(_Wire):
+    board: str
+    season: str
+    score: int
+    rank: int = Field(ge=1)
+    total: int = Field(ge=1)
+
+
+class PlayerHiddenEntry(_Wire):
+    board: str
+    season: str
+    score: int
+
+
+class PlayerBanInfo(_Wire):
+    board: str | None = Field(description="The board; null for every board.")
+    since: datetime
+    reason: str | None
+
+
+class PlayerLookup(_Wire):
+    """A player across every board and season (admin)."""
+
+    player_id: str
+    entries: list[PlayerLadderEntry]
+    bans: list[PlayerBanInfo]
+    hidden_entries: list[PlayerHiddenEntry] = Field(
+        description="Entries a ban keeps out of the ladders until it is lifted."
+    )
+
+
 __all__ = [
     "PAGE_MAX",
     "AroundPage",
     "AroundParams",
+    "AuditEntry",
+    "AuditPage",
+    "AuditParams",
+    "BanState",
     "BoardDetail",
     "BoardList",
+    "BoardModerationParams",
     "BoardParams",
     "BoardSummary",
     "ConfigureBoard",
     "CreateBoard",
     "Entry",
+    "ErasureReport",
     "FriendEntry",
     "FriendsPage",
     "FriendsParams",
+    "ModerationBody",
+    "ModerationParams",
     "NoParams",
+    "PlayerBanInfo",
+    "PlayerHiddenEntry",
+    "PlayerLadderEntry",
+    "PlayerLookup",
+    "PlayerLookupParams",
     "PlayerParams",
     "PlayerStanding",
     "Problem",
+    "RemoveEntryParams",
+    "RemovedEntry",
     "RollSeason",
     "ScoreLine",
     "ScoresAck",
