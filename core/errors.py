@@ -190,7 +190,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("invalid_number", BadRequest, "The JSON holds NaN or Infinity; scores are integers."),
     ErrorCode("not_an_object", BadRequest, "The message is JSON but not an object."),
     ErrorCode("missing_action", BadRequest, "The message has no `action`."),
-    ErrorCode("unknown_action", BadRequest, "The `action` is not submit, subscribe or unsubscribe."),
+    ErrorCode("unknown_action", BadRequest, "The `action` is not one the WebSocket API serves (submit, subscribe, unsubscribe, or an admin's remove_entry, ban, unban, erase_player, audit)."),
     ErrorCode("invalid_message", BadRequest, "A field is missing, of the wrong type or out of range; the message names it."),
     ErrorCode("wrong_route", BadRequest, "A message reached a route for another action (API Gateway routing)."),
     ErrorCode("bad_event", BadRequest, "The function got an event that is not API Gateway's."),

@@ -9,9 +9,11 @@ and an unban moves them back unchanged; see docs/moderation.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
 
 REASON_MAX_CHARS: Final = 500
 """A moderation reason: at most this many characters."""
@@ -103,3 +105,113 @@ class PlayerRecord:
     entries: list[PlayerEntry]
     bans: list[PlayerBan]
     hidden: list[tuple[str, str, int]]  # (board, season, score) a ban keeps aside
+
+
+# --- what the REST routes and the WebSocket actions answer ------------------------------
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RemovedEntry(_Reply):
+    """An entry removed: everyone behind it moved up by one, as of ``seq``."""
+
+    board: str
+    season: str
+    player: str
+    score: int | None = Field(
+        description="The removed entry's score; null when only a banned player's hidden "
+        "entry was removed."
+    )
+    seq: int = Field(ge=0, description="Reads with `min_seq` set to it reflect the removal.")
+
+
+class BanState(_Reply):
+    """A ban put or lifted."""
+
+    player: str
+    board: str | None = Field(description="The board; null for every board.")
+    banned: bool = Field(description="Whether this ban is in place after the request.")
+    changed: bool = Field(
+        description="Whether the request changed anything (a new ban, or one lifted)."
+    )
+    entries: int = Field(ge=0, description="Entries hidden (ban) or brought back (unban).")
+    seq: dict[str, int] = Field(
+        description="Per board whose ladders changed: the board seq that reflects it."
+    )
+
+
+class ErasureReport(_Reply):
+    """What an erasure removed, per kind (docs/moderation.md)."""
+
+    player: str
+    audit_player: str = Field(
+        description="The pseudonym the audit log keeps for the erased player."
+    )
+    removed: dict[str, int] = Field(
+        description="Counts per kind: entries, hidden_entries, bans, submissions, "
+        "connections, subscriptions, events, audit_records."
+    )
+    seq: dict[str, int]
+
+
+class AuditEntry(_Reply):
+    id: int
+    at: datetime
+    actor: str = Field(description="The admin token's subject.")
+    action: ModerationAction
+    board: str | None = Field(description="The board; null for every board.")
+    player: str
+    season: str | None
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(_Reply):
+    records: list[AuditEntry] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+def removed_entry(removal: Removal) -> RemovedEntry:
+    return RemovedEntry(
+        board=removal.board, season=removal.season, player=removal.player,
+        score=removal.score, seq=removal.seq,
+    )  # fmt: skip
+
+
+def ban_state(change: BanChange, *, banned: bool) -> BanState:
+    return BanState(
+        player=change.player, board=change.board, banned=banned, changed=change.changed,
+        entries=change.entries, seq=change.seq,
+    )  # fmt: skip
+
+
+def erasure_report(player: str, erasure: Erasure) -> ErasureReport:
+    return ErasureReport(
+        player=player, audit_player=erasure.pseudonym, removed=erasure.removed,
+        seq=erasure.seq,
+    )  # fmt: skip
+
+
+def audit_page(records: list[AuditRecord], *, limit: int) -> AuditPage:
+    """A page of the audit log; its cursor continues below the last record shown."""
+    return AuditPage(
+        records=[
+            AuditEntry(
+                id=r.audit_id,
+                at=r.at.astimezone(UTC),
+                actor=r.actor,
+                action=r.action,
+                board=r.board,
+                player=r.player,
+                season=r.season,
+                reason=r.reason,
+                detail=r.detail,
+            )
+            for r in records
+        ],
+        next_cursor=str(records[-1].audit_id) if len(records) == limit else None,
+    )

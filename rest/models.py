@@ -22,7 +22,15 @@ from core.ids import (
     SeasonIdField,
     SubmissionIdField,
 )
-from core.moderation import AUDIT_PAGE_MAX, REASON_MAX_CHARS, ModerationAction
+from core.moderation import (
+    AUDIT_PAGE_MAX,
+    REASON_MAX_CHARS,
+    AuditEntry,
+    AuditPage,
+    BanState,
+    ErasureReport,
+    RemovedEntry,
+)
 from core.protocol import AckResult
 from core.ranking import RankedEntry
 
@@ -376,67 +384,6 @@ class AuditParams(_Params):
 
 class PlayerLookupParams(_Params):
     player: PlayerIdField = Field(description="The player id.", examples=["p001"])
-
-
-class RemovedEntry(_Wire):
-    """An entry removed: everyone behind it moved up by one, as of ``seq``."""
-
-    board: str
-    season: str
-    player: str
-    score: int | None = Field(
-        description="The removed entry's score; null when only a banned player's hidden "
-        "entry was removed."
-    )
-    seq: int = Field(ge=0, description="Reads with `min_seq` set to it reflect the removal.")
-
-
-class BanState(_Wire):
-    """A ban put or lifted."""
-
-    player: str
-    board: str | None = Field(description="The board; null for every board.")
-    banned: bool = Field(description="Whether this ban is in place after the request.")
-    changed: bool = Field(
-        description="Whether the request changed anything (a new ban, or one lifted)."
-    )
-    entries: int = Field(ge=0, description="Entries hidden (ban) or brought back (unban).")
-    seq: dict[str, int] = Field(
-        description="Per board whose ladders changed: the board seq that reflects it."
-    )
-
-
-class ErasureReport(_Wire):
-    """What an erasure removed, per kind (docs/moderation.md)."""
-
-    player: str
-    audit_player: str = Field(
-        description="The pseudonym the audit log keeps for the erased player."
-    )
-    removed: dict[str, int] = Field(
-        description="Counts per kind: entries, hidden_entries, bans, submissions, "
-        "connections, subscriptions, events, audit_records."
-    )
-    seq: dict[str, int]
-
-
-class AuditEntry(_Wire):
-    id: int
-    at: datetime
-    actor: str = Field(description="The admin token's subject.")
-    action: ModerationAction
-    board: str | None = Field(description="The board; null for every board.")
-    player: str
-    season: str | None
-    reason: str | None
-    detail: dict[str, Any]
-
-
-class AuditPage(_Wire):
-    records: list[AuditEntry] = Field(description="Newest first.")
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
 
 
 class PlayerLadderEntry(_Wire):

@@ -10,15 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.auth import Principal
-from core.moderation import BanChange
+from core.moderation import (
+    AuditPage,
+    BanState,
+    ErasureReport,
+    RemovedEntry,
+    audit_page,
+    ban_state,
+    erasure_report,
+    removed_entry,
+)
 from db.moderation import Moderation
 from rest.models import (
-    AuditEntry,
-    AuditPage,
     AuditParams,
-    BanState,
     BoardModerationParams,
-    ErasureReport,
     ModerationBody,
     ModerationParams,
     PlayerBanInfo,
@@ -26,7 +31,6 @@ from rest.models import (
     PlayerLadderEntry,
     PlayerLookup,
     PlayerLookupParams,
-    RemovedEntry,
     RemoveEntryParams,
     utc,
 )
@@ -43,23 +47,13 @@ def _reason(p: ModerationParams, body: ModerationBody | None) -> str | None:
     return body.reason if body is not None and body.reason is not None else p.reason
 
 
-def _ban_state(change: BanChange, *, banned: bool) -> BanState:
-    return BanState(
-        player=change.player, board=change.board, banned=banned, changed=change.changed,
-        entries=change.entries, seq=change.seq,
-    )  # fmt: skip
-
-
 async def remove_entry(
     p: RemoveEntryParams, body: ModerationBody | None, svc: RestServices, principal: Principal
 ) -> RemovedEntry:
-    removed = await _moderation(svc).remove_entry(
+    removal = await _moderation(svc).remove_entry(
         p.board, p.player, season=p.season, actor=principal.subject, reason=_reason(p, body)
     )
-    return RemovedEntry(
-        board=removed.board, season=removed.season, player=removed.player,
-        score=removed.score, seq=removed.seq,
-    )  # fmt: skip
+    return removed_entry(removal)
 
 
 async def ban_on_board(
@@ -68,7 +62,7 @@ async def ban_on_board(
     change = await _moderation(svc).ban(
         p.player, board=p.board, actor=principal.subject, reason=_reason(p, body)
     )
-    return _ban_state(change, banned=True)
+    return ban_state(change, banned=True)
 
 
 async def unban_on_board(
@@ -77,7 +71,7 @@ async def unban_on_board(
     change = await _moderation(svc).unban(
         p.player, board=p.board, actor=principal.subject, reason=_reason(p, body)
     )
-    return _ban_state(change, banned=False)
+    return ban_state(change, banned=False)
 
 
 async def ban_everywhere(
@@ -86,7 +80,7 @@ async def ban_everywhere(
     change = await _moderation(svc).ban(
         p.player, board=None, actor=principal.subject, reason=_reason(p, body)
     )
-    return _ban_state(change, banned=True)
+    return ban_state(change, banned=True)
 
 
 async def unban_everywhere(
@@ -95,7 +89,7 @@ async def unban_everywhere(
     change = await _moderation(svc).unban(
         p.player, board=None, actor=principal.subject, reason=_reason(p, body)
     )
-    return _ban_state(change, banned=False)
+    return ban_state(change, banned=False)
 
 
 async def erase_player(
@@ -104,10 +98,7 @@ async def erase_player(
     erasure = await _moderation(svc).erase(
         p.player, actor=principal.subject, reason=_reason(p, body)
     )
-    return ErasureReport(
-        player=p.player, audit_player=erasure.pseudonym, removed=erasure.removed,
-        seq=erasure.seq,
-    )  # fmt: skip
+    return erasure_report(p.player, erasure)
 
 
 async def list_audit(p: AuditParams, body: None, svc: RestServices) -> AuditPage:
@@ -115,23 +106,7 @@ async def list_audit(p: AuditParams, body: None, svc: RestServices) -> AuditPage
     records = await _moderation(svc).audit(
         player=p.player, board=p.board, before=before, limit=p.limit
     )
-    return AuditPage(
-        records=[
-            AuditEntry(
-                id=r.audit_id,
-                at=utc(r.at),
-                actor=r.actor,
-                action=r.action,
-                board=r.board,
-                player=r.player,
-                season=r.season,
-                reason=r.reason,
-                detail=r.detail,
-            )
-            for r in records
-        ],
-        next_cursor=str(records[-1].audit_id) if len(records) == p.limit else None,
-    )
+    return audit_page(records, limit=p.limit)
 
 
 async def lookup_player(p: PlayerLookupParams, body: None, svc: RestServices) -> PlayerLookup:
