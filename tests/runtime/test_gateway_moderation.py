@@ -29,7 +29,8 @@ async def test_a_removal_is_pushed_to_the_top_view_and_to_the_removed_players_ti
     runtime: LocalRuntime,
 ) -> None:
     """remove_entry answers a moderated frame after commit; a spectator's top view is pushed
-    with the ranks closed up, and the removed player's ticker learns it is unranked."""
+    with the ranks closed up, a ticker behind moves up by one, and the removed player's
+    ticker learns it is unranked."""
     s = runtime.settings
     host = token(s, None, role="server", subject="game")
     async with open_ws(runtime.ws_url, host) as ws:
@@ -40,8 +41,11 @@ async def test_a_removal_is_pushed_to_the_top_view_and_to_the_removed_players_ti
     async with (
         open_ws(runtime.ws_url, token(s, None, role="spectator", subject="screen")) as screen,
         open_ws(runtime.ws_url, token(s, "mallory")) as mallory,
+        open_ws(runtime.ws_url, token(s, "carol")) as carol,
         open_ws(runtime.ws_url, _admin(runtime)) as admin,
     ):
+        behind = await ask(carol, {"action": "subscribe", "board": "arena", "view": "me"})
+        assert behind["me"]["rank"] == 3
         top = await ask(screen, {"action": "subscribe", "board": "arena", "view": "top", "n": 5})
         me = await ask(mallory, {"action": "subscribe", "board": "arena", "view": "me"})
         assert me["me"]["rank"] == 1
@@ -57,6 +61,8 @@ async def test_a_removal_is_pushed_to_the_top_view_and_to_the_removed_players_ti
         assert pushed["total"] == 2
         gone = await _update(mallory, me["view_id"], lambda f: f["seq"] >= seq)
         assert "me" not in gone and gone["total"] == 2
+        moved = await _update(carol, behind["view_id"], lambda f: f["seq"] >= seq)
+        assert (moved["me"]["rank"], moved["total"]) == (2, 2)
 
 
 async def test_ban_refuses_the_players_ws_submits_and_only_admins_moderate(
