@@ -185,3 +185,20 @@ async def test_the_audit_log_pages_with_a_cursor(client: Client, settings_rest: 
     assert len(seen) == 6 and seen == sorted(seen, reverse=True)
     status, _, bad = await admin.get("/v1/audit", cursor="x")
     assert (status, bad["code"]) == (400, "invalid_request")
+
+
+async def test_moderation_takes_no_body_or_a_reason_and_a_bad_id_is_a_typed_400(
+    client: Client, settings_rest: Settings
+) -> None:
+    """A ban needs no body; a body with an unknown field is refused; a player id holding a
+    newline is a problem+json 400, not a plain-text 404."""
+    board, p = _board(), _player()
+    await _seeded(client, settings_rest, board, {p: 1})
+    admin = client.as_(token(settings_rest, "admin"))
+    status, _, ban = await admin.call("PUT", f"/v1/boards/{board}/bans/{p}")
+    assert status == 200 and ban["changed"]
+    status, _, bad = await admin.call("PUT", f"/v1/bans/{p}", json={"why": "x"})
+    assert (status, bad["code"]) == (400, "invalid_request")
+    status, headers, bad = await admin.call("PUT", "/v1/bans/%0Aplayer")
+    assert (status, bad["code"]) == (400, "invalid_request")
+    assert headers["Content-Type"].startswith("application/problem+json")
