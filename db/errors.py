@@ -14,13 +14,15 @@ any exception, for the adapters' last line of defence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from core.errors import BadRequest, Conflict, LeaderboardError, NotFound, ServerError, Unavailable
+
+if TYPE_CHECKING:
+    import asyncpg
 
 _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
     "LB404": NotFound,
@@ -52,8 +54,16 @@ def translate(exc: asyncpg.PostgresError) -> LeaderboardError:
     return Unavailable(f"database error {state}: {type(exc).__name__}", code="database_error")
 
 
-UNREACHABLE: Final = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
-"""Exception classes that mean the database (or the way to it) failed, not the request."""
+@functools.cache
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes that mean the database (or the way to it) failed, not the request.
+
+    asyncpg is imported here, on first use, not with this module: a handler's module
+    imports without it, and an ``except`` clause evaluates this only when something raised.
+    """
+    import asyncpg
+
+    return (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def unreachable(exc: BaseException) -> Unavailable:
@@ -74,11 +84,13 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
     :class:`Unavailable`, anything else an ``internal`` :class:`ServerError`."""
     if isinstance(exc, LeaderboardError):
         return exc
+    import asyncpg
+
     if isinstance(exc, asyncpg.PostgresError):
         return translate(exc)
     if isinstance(exc, TimeoutError):
         return timed_out(exc)
-    if isinstance(exc, UNREACHABLE):
+    if isinstance(exc, unreachable_errors()):
         return unreachable(exc)
     return ServerError(f"an internal error occurred ({type(exc).__name__})", code="internal")
 
@@ -87,11 +99,13 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
 async def translated() -> AsyncIterator[None]:
     """Re-raise database errors as service errors; connection failures, broken connections
     and timeouts become Unavailable."""
+    import asyncpg
+
     try:
         yield
     except asyncpg.PostgresError as exc:
         raise translate(exc) from exc
     except TimeoutError as exc:
         raise timed_out(exc) from exc
-    except UNREACHABLE as exc:
+    except unreachable_errors() as exc:
         raise unreachable(exc) from exc
