@@ -55,6 +55,14 @@ def translate(exc: asyncpg.PostgresError) -> LeaderboardError:
 
 
 @functools.cache
+def _postgres_error() -> type[Exception]:
+    import asyncpg
+
+    error: type[Exception] = asyncpg.PostgresError
+    return error
+
+
+@functools.cache
 def unreachable_errors() -> tuple[type[BaseException], ...]:
     """Exception classes that mean the database (or the way to it) failed, not the request.
 
@@ -84,9 +92,7 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
     :class:`Unavailable`, anything else an ``internal`` :class:`ServerError`."""
     if isinstance(exc, LeaderboardError):
         return exc
-    import asyncpg
-
-    if isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, _postgres_error()):
         return translate(exc)
     if isinstance(exc, TimeoutError):
         return timed_out(exc)
@@ -98,12 +104,11 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     """Re-raise database errors as service errors; connection failures, broken connections
-    and timeouts become Unavailable."""
-    import asyncpg
-
+    and timeouts become Unavailable. (Each ``except`` names its classes only when something
+    raised, so the happy path imports nothing.)"""
     try:
         yield
-    except asyncpg.PostgresError as exc:
+    except _postgres_error() as exc:
         raise translate(exc) from exc
     except TimeoutError as exc:
         raise timed_out(exc) from exc

@@ -43,3 +43,33 @@ def test_the_driver_loads_on_first_use_and_translates_its_errors() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["Unavailable", "database_unreachable"]
+
+
+def test_wire_models_are_built_by_the_first_request_that_uses_them() -> None:
+    """No wire model's validator is built at import; a first submit is parsed and leaves
+    the REST models unbuilt (each route builds what it uses, once)."""
+    code = """
+import inspect, json, sys
+import connect.handler, rest.handler
+from pydantic import BaseModel
+from core.protocol import parse_client_message
+
+def built():
+    return sorted(
+        f"{name}.{cls.__name__}"
+        for name in ("core.protocol", "core.auth", "rest.models")
+        for _, cls in inspect.getmembers(sys.modules[name], inspect.isclass)
+        if issubclass(cls, BaseModel) and cls.__module__ == name and cls.__pydantic_complete__
+    )
+
+at_import = built()
+message = parse_client_message(
+    '{"action": "submit", "board": "b", "score": 5}', max_bytes=32768
+)
+print(json.dumps([at_import, built(), type(message).__name__]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    at_import, after_submit, parsed = json.loads(out.stdout)
+    assert at_import == []
+    assert parsed == "SubmitMessage"
+    assert not [name for name in after_submit if name.startswith("rest.models.")]
