@@ -39,9 +39,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import asyncpg
 import pydantic_core
 
 from broadcast.fanout import DEFAULT_SHARD_THRESHOLD, ShardingSender, frames_of
@@ -57,6 +56,9 @@ from db.compaction import compact, vacuum_deltas
 from db.connections import Subscription
 from db.errors import translated
 from db.services import Services
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("leaderboard.broadcast")
 

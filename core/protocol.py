@@ -31,6 +31,7 @@ out-of-range integers are refused with an ``error`` frame.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any, Final, Literal
 
@@ -76,13 +77,13 @@ Metadata = Annotated[
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     request_id: RequestId | None = None
 
 
 class ScoreItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     player: PlayerIdField
     score: Score
@@ -195,7 +196,13 @@ ClientMessage = Annotated[
     SubmitMessage | SubscribeMessage | UnsubscribeMessage | ModerationMessage,
     Field(discriminator="action"),
 ]
-_CLIENT: Final = TypeAdapter(ClientMessage)
+
+
+@functools.cache
+def _client() -> TypeAdapter[ClientMessage]:
+    """The client messages' validator, built on the first message (not at import: a cold
+    start builds only the models its first route uses)."""
+    return TypeAdapter(ClientMessage)
 
 
 def _reject_constant(name: str) -> Any:
@@ -253,7 +260,7 @@ def parse_client_message(
             code="unknown_action", valid_actions=list(ACTIONS),
         )  # fmt: skip
     try:
-        return _CLIENT.validate_python(data)
+        return _client().validate_python(data)
     except ValidationError as exc:
         raise BadRequest(f"invalid {action} message: {_describe(exc)}", code=_code_of(exc)) from exc
 
@@ -284,14 +291,14 @@ def request_id_of(body: str | None) -> str | None:
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     def dump(self) -> str:
         return self.model_dump_json(exclude_none=True)
 
 
 class AckResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     player: str
     score: int
@@ -320,7 +327,7 @@ class AckFrame(_Frame):
 
 
 class ViewEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     player: str
     score: int

@@ -14,11 +14,10 @@ any exception, for the adapters' last line of defence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from core.errors import (
     BadRequest,
@@ -29,6 +28,9 @@ from core.errors import (
     ServerError,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    import asyncpg
 
 _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
     "LB403": Forbidden,
@@ -66,8 +68,24 @@ def translate(exc: asyncpg.PostgresError) -> LeaderboardError:
     return Unavailable(f"database error {state}: {type(exc).__name__}", code="database_error")
 
 
-UNREACHABLE: Final = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
-"""Exception classes that mean the database (or the way to it) failed, not the request."""
+@functools.cache
+def _postgres_error() -> type[Exception]:
+    import asyncpg
+
+    error: type[Exception] = asyncpg.PostgresError
+    return error
+
+
+@functools.cache
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes that mean the database (or the way to it) failed, not the request.
+
+    asyncpg is imported here, on first use, not with this module: a handler's module
+    imports without it, and an ``except`` clause evaluates this only when something raised.
+    """
+    import asyncpg
+
+    return (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def unreachable(exc: BaseException) -> Unavailable:
@@ -88,11 +106,11 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
     :class:`Unavailable`, anything else an ``internal`` :class:`ServerError`."""
     if isinstance(exc, LeaderboardError):
         return exc
-    if isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, _postgres_error()):
         return translate(exc)
     if isinstance(exc, TimeoutError):
         return timed_out(exc)
-    if isinstance(exc, UNREACHABLE):
+    if isinstance(exc, unreachable_errors()):
         return unreachable(exc)
     return ServerError(f"an internal error occurred ({type(exc).__name__})", code="internal")
 
@@ -100,12 +118,13 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     """Re-raise database errors as service errors; connection failures, broken connections
-    and timeouts become Unavailable."""
+    and timeouts become Unavailable. (Each ``except`` names its classes only when something
+    raised, so the happy path imports nothing.)"""
     try:
         yield
-    except asyncpg.PostgresError as exc:
+    except _postgres_error() as exc:
         raise translate(exc) from exc
     except TimeoutError as exc:
         raise timed_out(exc) from exc
-    except UNREACHABLE as exc:
+    except unreachable_errors() as exc:
         raise unreachable(exc) from exc

@@ -27,7 +27,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ValidationError
 
@@ -44,7 +44,6 @@ from core.errors import (
 from core.ids import PlayerId, SubmissionId
 from core.protocol import AckResult
 from core.ranking import Page, ScoreInput, Standing
-from core.settings import Settings
 from core.throttle import FailureLog
 from db.errors import as_service_error
 from db.services import Services
@@ -95,6 +94,9 @@ from rest.models import (
 from rest.reads import COOLDOWN_S, TIMEOUT_S, SnapshotReads
 from rest.routing import Access, Route, Router
 from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 log = logging.getLogger("leaderboard.rest")
 failures = FailureLog(log)

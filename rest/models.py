@@ -72,13 +72,13 @@ BoardMetadata = Annotated[dict[str, Any], AfterValidator(_check_board_metadata)]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class _Body(_Wire):
     """A request body: strict, so ``false`` or ``1.0`` is no integer and a string no number."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(defer_build=True, strict=True)
 
 
 # --- errors -------------------------------------------------------------------------
@@ -102,7 +102,7 @@ class Problem(_Wire):
 class _Params(BaseModel):
     """Path and query parameters; unknown query parameters are ignored."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
 
 class NoParams(_Params):
@@ -158,7 +158,7 @@ class FriendsParams(SeasonParams):
 class CreateBoard(BoardSpec):
     """A new board. ``order`` and ``policy`` are fixed for its life."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(defer_build=True, strict=True)
 
     metadata: BoardMetadata = Field(
         default_factory=dict,
