@@ -96,9 +96,16 @@ function instant(iso) {
   return new Date(iso).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
+/** An input's integer, or null when empty. Beyond ±2^53 a browser cannot keep a score
+ * exact, so the console refuses to send one rather than send another number. */
 function intOrNull(input) {
   const value = input.value.trim();
-  return value === "" ? null : Number.parseInt(value, 10);
+  if (value === "") return null;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) {
+    throw new Error(`${value} is not an integer the console can send exactly (at most ±${Number.MAX_SAFE_INTEGER})`);
+  }
+  return number;
 }
 
 // --- the token ------------------------------------------------------------------------
@@ -178,8 +185,10 @@ function startConfigure(detail) {
   const form = $("configure-form");
   form.dataset.board = detail.id;
   $("configure-board").textContent = detail.id;
-  $("configure-min").value = String(detail.min_score);
-  $("configure-max").value = String(detail.max_score);
+  for (const [id, value] of [["configure-min", detail.min_score], ["configure-max", detail.max_score]]) {
+    $(id).value = String(value);
+    $(id).dataset.shown = String(value);
+  }
   $("configure-reset").value = "keep";
   form.hidden = false;
 }
@@ -192,12 +201,16 @@ $("configure-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = $("configure-form");
   const board = form.dataset.board;
-  const change = { min_score: intOrNull($("configure-min")), max_score: intOrNull($("configure-max")) };
-  const reset = $("configure-reset").value;
-  if (reset !== "keep") change.reset = RESETS.has(reset) ? reset : null;
-  const saved = await act(event.submitter, `Saved ${board}.`, () =>
-    rest.call("PATCH", `/v1/boards/${enc(board)}`, { body: change }),
-  );
+  const saved = await act(event.submitter, `Saved ${board}.`, () => {
+    // Only what the admin changed: a bound shown rounded (beyond 2^53) is left as stored.
+    const change = {};
+    for (const [field, id] of [["min_score", "configure-min"], ["max_score", "configure-max"]]) {
+      if ($(id).value.trim() !== $(id).dataset.shown) change[field] = intOrNull($(id));
+    }
+    const reset = $("configure-reset").value;
+    if (reset !== "keep") change.reset = RESETS.has(reset) ? reset : null;
+    return rest.call("PATCH", `/v1/boards/${enc(board)}`, { body: change });
+  });
   if (saved) {
     form.hidden = true;
     await reload(loadBoards);
@@ -235,15 +248,15 @@ $("roll-form").addEventListener("submit", async (event) => {
 
 $("create-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const spec = { id: $("create-id").value.trim(), order: $("create-order").value, policy: $("create-policy").value };
-  const min = intOrNull($("create-min"));
-  const max = intOrNull($("create-max"));
-  if (min !== null) spec.min_score = min;
-  if (max !== null) spec.max_score = max;
-  if (RESETS.has($("create-reset").value)) spec.reset = $("create-reset").value;
-  const created = await act(event.submitter, (d) => `Created ${d.id} (season ${d.current_season}).`, () =>
-    rest.call("POST", "/v1/boards", { body: spec }),
-  );
+  const created = await act(event.submitter, (d) => `Created ${d.id} (season ${d.current_season}).`, () => {
+    const spec = { id: $("create-id").value.trim(), order: $("create-order").value, policy: $("create-policy").value };
+    const min = intOrNull($("create-min"));
+    const max = intOrNull($("create-max"));
+    if (min !== null) spec.min_score = min;
+    if (max !== null) spec.max_score = max;
+    if (RESETS.has($("create-reset").value)) spec.reset = $("create-reset").value;
+    return rest.call("POST", "/v1/boards", { body: spec });
+  });
   if (created) {
     $("create-id").value = "";
     await reload(loadBoards);
@@ -303,6 +316,7 @@ async function showPlayer(id) {
     bans.appendChild(item);
   }
   $("player-no-bans").hidden = found.bans.length > 0;
+  $("ban-form").hidden = false;
   $("player-view").hidden = false;
 }
 
@@ -375,11 +389,18 @@ $("erase-confirm").addEventListener("submit", async (event) => {
   );
   if (report === undefined) return;
   closeErase();
-  showReport(erased, report);
+  // The service no longer knows the player: nothing of theirs is left to show.
+  $("player-entries").querySelector("tbody").replaceChildren();
+  $("player-bans").replaceChildren();
+  $("player-no-entries").hidden = false;
+  $("player-no-bans").hidden = false;
+  $("ban-form").hidden = true;
+  $("erase-start").hidden = true;
   await reload(async () => {
     await loadBoards();
     await loadAudit({ reset: true });
   });
+  showReport(erased, report);
 });
 
 /** The erase report: what the service removed, kind by kind. */

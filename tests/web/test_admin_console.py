@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from core.boards import BoardSpec, ResetSchedule
+from core.boards import SCORE_MAX, BoardSpec, ResetSchedule
 from core.errors import Forbidden
 from core.ids import PlayerId
 from core.ranking import ScoreInput
@@ -125,6 +125,30 @@ async def test_create_configure_and_roll_a_board(web_runtime: LocalRuntime, scre
     await page.screenshot(path=str(artifact("admin-console.png")), full_page=True)
 
 
+async def test_configuring_one_bound_keeps_a_default_bound_beyond_what_a_browser_holds(
+    web_runtime: LocalRuntime, screen: Screen
+) -> None:
+    """A board with the default max score (2^63-1, which JavaScript rounds) gets a new
+    min score from the console: the max stays exact, and a bound the browser cannot
+    send exactly is refused on the page before any request."""
+    rt, page = web_runtime, screen.page
+    await rt.store.create_board(BoardSpec(id="open"))
+    await open_console(page, rt)
+    row = page.locator("#boards tbody tr[data-board='open']")
+    await row.locator("button.configure").click()
+    await page.fill("#configure-min", "-50")
+    await page.click("#configure-form button[type=submit]")
+    await expect(page.locator("#notice")).to_have_text("Saved open.")
+    board = await rt.store.get_board("open")
+    assert (board.min_score, board.max_score) == (-50, SCORE_MAX)
+
+    await row.locator("button.configure").click()
+    await page.fill("#configure-max", "9007199254740993")
+    await page.click("#configure-form button[type=submit]")
+    await expect(page.locator("#problem")).to_contain_text("the console can send exactly")
+    assert (await rt.store.get_board("open")).max_score == SCORE_MAX
+
+
 async def test_a_refused_change_shows_the_services_error_code(
     web_runtime: LocalRuntime, screen: Screen
 ) -> None:
@@ -232,6 +256,7 @@ async def test_ban_and_unban_on_one_board_and_on_all(
     await page.click("#ban-form button[type=submit]")
     await expect(page.locator("#notice")).to_have_text("Banned kestrel on all boards.")
     await expect(page.locator("#player-bans li[data-board='']")).to_contain_text("all boards")
+    await page.screenshot(path=str(artifact("admin-console-player.png")), full_page=True)
 
     for scope in ("arena", ""):
         await page.locator(f"#player-bans li[data-board='{scope}'] button.unban").click()
@@ -249,8 +274,10 @@ async def test_erase_needs_a_confirm_step_and_shows_the_report(
     web_runtime: LocalRuntime, screen: Screen
 ) -> None:
     """Erase asks to type the player id first (cancel leaves everything); confirmed, the
-    player is gone from every board and the report says what was removed."""
+    player is gone from every board and the report says what was removed; the service no
+    longer knows them."""
     rt, page = web_runtime, screen.page
+    screen.allowed_errors.append(FAILED_LOAD)
     await seed(rt, VENUE[:5])
     await rt.store.create_board(BoardSpec(id="sprint", max_score=1_000_000))
     await seed(rt, [("orbit", 10)], board="sprint")
@@ -272,9 +299,13 @@ async def test_erase_needs_a_confirm_step_and_shows_the_report(
     report = page.locator("#erase-report-lines")
     await expect(report.locator("[data-key='entries'] dd")).to_have_text("2")
     await expect(report.locator("[data-key='audit_player'] dd")).to_contain_text("~erased-")
+    await expect(page.locator("#player-no-entries")).to_be_visible()
+    await expect(page.locator("#player-entries tbody tr")).to_have_count(0)
     assert "orbit" not in [p for p, _, _ in await truth(rt)]
     assert "orbit" not in [p for p, _, _ in await truth(rt, "sprint")]
     await expect(page.locator("#audit tbody tr[data-action='erase_player']")).to_have_count(1)
+    await page.click("#find-form button[type=submit]")
+    await expect(page.locator("#problem")).to_contain_text("unknown_player")
 
 
 async def test_the_audit_log_pages_back(web_runtime: LocalRuntime, screen: Screen) -> None:
