@@ -45,7 +45,7 @@ import pydantic_core
 
 from broadcast.fanout import DEFAULT_SHARD_THRESHOLD, ShardingSender, frames_of
 from core.boards import SortOrder
-from core.conflation import Defer, Rebase, Send, ViewState, decide, needs_round
+from core.conflation import Decision, Defer, Rebase, Send, ViewState, decide, needs_round
 from core.feed import ChangeEvent
 from core.ids import ConnectionId
 from core.moderation import is_erased
@@ -125,22 +125,40 @@ class _Page:
 
 
 class _StateDump:
-    """Every subscription's view state as the cursor row keeps it (key -> [change_no,
-    seq, state]), re-encoding only the subscriptions whose state moved since the last
-    dump: a round changes a few views of a board's thousands."""
+    """Every subscription's view state as the cursor row keeps it (a JSON object: key ->
+    [change_no, seq, state]), encoded member by member and joined: only the members of
+    subscriptions that moved since the last dump are encoded again, and a state shared
+    by many subscriptions (the spectators of one top-N) is encoded once per dump."""
 
     def __init__(self) -> None:
-        self._parts: dict[str, tuple[Subscription, list[Any]]] = {}
+        self._parts: dict[str, tuple[Subscription, str]] = {}
+        self._keys: dict[str, str] = {}  # a subscription key, as JSON
 
     def dump(self, subs: Sequence[Subscription]) -> str:
-        parts: dict[str, tuple[Subscription, list[Any]]] = {}
+        parts: dict[str, tuple[Subscription, str]] = {}
+        keys: dict[str, str] = {}
+        states: dict[int, str] = {}  # id(state) -> JSON; every state outlives the call
         for sub in subs:
-            cached = self._parts.get(sub.key)
+            key = sub.key
+            name = keys[key] = self._keys.get(key) or pydantic_core.to_json(key).decode()
+            cached = self._parts.get(key)
             if cached is None or cached[0] is not sub:
-                cached = (sub, [sub.change_no, sub.last_seq, sub.state.to_json()])
-            parts[sub.key] = cached
-        self._parts = parts
-        return pydantic_core.to_json({key: part for key, (_, part) in parts.items()}).decode()
+                state = sub.state
+                encoded = states.get(id(state))
+                if encoded is None:
+                    encoded = states[id(state)] = pydantic_core.to_json(state.to_json()).decode()
+                cached = (sub, f"{name}:[{sub.change_no},{sub.last_seq},{encoded}]")
+            parts[key] = cached
+        self._parts, self._keys = parts, keys
+        return "{" + ",".join(part for _, part in parts.values()) + "}"
+
+
+def _moved(sub: Subscription, last_seq: int, state: ViewState) -> Subscription:
+    """``replace(sub, last_seq=..., state=...)``, built directly: a round moves thousands."""
+    return Subscription(
+        sub.connection_id, sub.view_id, sub.board_id, sub.season, sub.kind, sub.player_id,
+        sub.size, last_seq, state, sub.change_no,
+    )  # fmt: skip
 
 
 def _ticker_frame(sub: Subscription, board: str, ticker: Ticker, seq: int) -> str:
@@ -376,38 +394,54 @@ class Broadcaster:
         upto: int,
     ) -> tuple[list[tuple[ConnectionId, str]], dict[str, Subscription], list[float]]:
         """Apply :func:`~core.conflation.decide` to every subscription: the frames to send,
-        the subscriptions whose state moved on, and when deferred views are due."""
+        the subscriptions whose state moved on, and when deferred views are due.
+
+        Subscriptions of one top-N or around view that showed the same state with the
+        same last seq (the spectators of a venue's top-10) get the same decision, the
+        same frame and the same new state: each such group is decided once."""
         now = self.clock()
+        window_s = self.window_s
         frames: list[tuple[ConnectionId, str]] = []
         moved: dict[str, Subscription] = {}
         deferred: list[float] = []
-        bodies: dict[tuple[str, int], str] = {}  # a shared view's frame, per prev_seq
+        # a shared view's outcome per (view, state shown, last seq): decision, frame body
+        shared: dict[tuple[str, ViewState, int], tuple[Decision, str | None]] = {}
         for sub in subs:
-            if not needs_round(sub.state, upto):
-                continue  # nothing after what this view already reflects
+            previous = sub.state
+            if previous.as_of >= upto:  # not needs_round(): nothing after what it reflects
+                continue
+            body: str | None
             if sub.kind == "me":
                 ticker = tickers[sub.key]
-                current = ViewState(as_of=upto, ticker=ticker)
+                decision = decide(
+                    previous, ViewState(upto, None, None, ticker), now=now, window_s=window_s
+                )
+                body = _ticker_frame(sub, board, ticker, upto) if type(decision) is Send else None
             else:
-                page = pages[sub.view_id]
-                current = ViewState(as_of=upto, digest=page.digest)
-            decision = decide(sub.state, current, now=now, window_s=self.window_s)
-            if isinstance(decision, Send):
-                if sub.kind == "me":
-                    body = _ticker_frame(sub, board, ticker, upto)
-                else:
-                    body_key = (sub.view_id, sub.last_seq)
-                    body = bodies.get(body_key) or bodies.setdefault(body_key, UpdateFrame(
-                        view_id=sub.view_id, board=board, season=sub.season,
-                        view=sub.kind,  # type: ignore[arg-type]
-                        seq=upto, prev_seq=sub.last_seq, total=page.total,
-                        entries=page.entries, me=page.me,
-                    ).dump())  # fmt: skip
+                group = (sub.view_id, previous, sub.last_seq)
+                outcome = shared.get(group)
+                if outcome is None:
+                    page = pages[sub.view_id]
+                    decision = decide(
+                        previous, ViewState(upto, None, page.digest), now=now, window_s=window_s
+                    )
+                    body = None
+                    if type(decision) is Send:
+                        body = UpdateFrame(
+                            view_id=sub.view_id, board=board, season=sub.season,
+                            view=sub.kind,  # type: ignore[arg-type]
+                            seq=upto, prev_seq=sub.last_seq, total=page.total,
+                            entries=page.entries, me=page.me,
+                        ).dump()  # fmt: skip
+                    outcome = shared[group] = (decision, body)
+                decision, body = outcome
+            if type(decision) is Send:
+                assert body is not None
                 frames.append((sub.connection_id, body))
-                moved[sub.key] = replace(sub, last_seq=upto, state=decision.state)
-            elif isinstance(decision, Rebase):
-                moved[sub.key] = replace(sub, state=decision.state)
-            elif isinstance(decision, Defer):
+                moved[sub.key] = _moved(sub, upto, decision.state)
+            elif type(decision) is Rebase:
+                moved[sub.key] = _moved(sub, sub.last_seq, decision.state)
+            elif type(decision) is Defer:
                 deferred.append(decision.due)
         return frames, moved, deferred
 

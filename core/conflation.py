@@ -45,6 +45,12 @@ def _key(sort_score: int, at: str, player: str) -> EntryKey:
     return EntryKey(sort_score, datetime.fromisoformat(at), player)
 
 
+@lru_cache(maxsize=65536)
+def _key_json(key: EntryKey) -> tuple[int, str, str]:
+    """A ticker key as JSON-ready values (a ticker's key stays put while its rank moves)."""
+    return (key.sort_score, key.achieved_at.isoformat(), key.player_id)
+
+
 @dataclass(frozen=True, slots=True)
 class ViewState:
     """What a subscription's view last showed (see the module docstring)."""
@@ -70,12 +76,8 @@ class ViewState:
             out["digest"] = self.digest
         t = self.ticker
         if t is not None:
-            out["key"] = (
-                None
-                if t.key is None
-                else [t.key.sort_score, t.key.achieved_at.isoformat(), t.key.player_id]
-            )
-            out.update(rank=t.rank, score=t.score, total=t.total)
+            out["key"] = None if t.key is None else _key_json(t.key)
+            out["rank"], out["score"], out["total"] = t.rank, t.score, t.total
         return out
 
     @classmethod
@@ -139,7 +141,8 @@ def decide(
         return Skip()
     if previous.sent_at is not None and previous.sent_at + window_s > now:
         return Defer(previous.sent_at + window_s)
-    return Send(replace(current, sent_at=now))
+    # built directly, not with replace(): a round decides this for thousands of views
+    return Send(ViewState(current.as_of, now, current.digest, current.ticker))
 
 
 def needs_round(previous: ViewState, upto: int) -> bool:

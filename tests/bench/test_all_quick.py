@@ -33,4 +33,4 @@ def test_bench_all_quick_runs_every_bench_and_prints_one_json_object(tmp_path: P
     assert results["push"]["capacity_submits_per_s"] > 0
     assert results["push"]["fanout_bare_msgs_per_s"] > 0
     assert results["push"]["fanout_inproc_received"] == 3 * results["push"]["connections"]
-    assert len(suite.figures(results)) == 15
+    assert len(suite.figures(results)) == 16

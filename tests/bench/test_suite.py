@@ -36,11 +36,16 @@ PUSH_LOAD: dict[str, Any] = {
 PUSH_HALF: dict[str, Any] = {
     **PUSH_LOAD, "rate": 800.0, "submit_rate": 800.0, "push_p50_ms": 330.0, "push_p99_ms": 900.0,
 }  # fmt: skip
+PUSH_STEADY: dict[str, Any] = {
+    **PUSH_LOAD, "rate": 20.0, "submits": 600, "submit_rate": 20.0, "acked": 600,
+    "push_p50_ms": 60.0, "push_p99_ms": 120.0,
+}  # fmt: skip
 PUSH: dict[str, Any] = {
     "conflation_ms": 100, "spectators": 1000, "tickers": 1000, "load_seconds": 30.0,
     "capacity_submits_per_s": 1600,
     **{f"{k}_at_quarter": v for k, v in PUSH_LOAD.items()},
     **{f"{k}_at_half": v for k, v in PUSH_HALF.items()},
+    **{f"{k}_at_20_per_s": v for k, v in PUSH_STEADY.items()},
     **PUSH_HALF,  # the unsuffixed load keys are the run at half the capacity
     "connections": 10_000, "fanout_rounds": 3, "fanout_inproc_msgs_per_s": 60_000,
     "fanout_inproc_frames": 30_000, "fanout_inproc_received_per_s": 8000,
@@ -84,7 +89,9 @@ KEYS: dict[str, set[str]] = {
         "fanout_http_posts_per_s", "fanout_http_gone", "fanout_http_bare_posts_per_s",
         "rss_kb_per_conn", "capacity_submits_per_s", "push_p99_ms_at_quarter",
         "push_p99_ms_at_half", "push_p50_ms_at_half", "fanout_bare_msgs_per_s",
-        "fanout_vs_bare_send", "http_fanout_vs_bare_endpoint",
+        "fanout_vs_bare_send", "http_fanout_vs_bare_endpoint", "push_p99_ms_at_20_per_s",
+        "push_p99_vs_target_at_quarter", "push_p99_vs_target_at_half",
+        "push_p99_vs_target_at_20_per_s", "load_vs_capacity_at_half",
     },
     "rest": {
         "entries", "reads_from", "top100_p50_ms", "top100_p99_ms", "rank_p50_ms", "rank_p99_ms",
@@ -130,6 +137,11 @@ def test_every_ratio_is_ours_over_the_same_run_baseline() -> None:
     assert r["push"]["http_fanout_vs_bare_endpoint"] == 0.667
     assert r["push"]["load_vs_capacity_at_quarter"] == 0.25
     assert r["push"]["load_vs_capacity_at_half"] == 0.5
+    assert r["push"]["load_vs_capacity_at_20_per_s"] == 0.013
+    # push p99 over its target, the conflation window plus a margin: ≤ 1 meets it
+    assert r["push"]["push_p99_vs_target_at_quarter"] == 4.0  # 600 / (100 + 50)
+    assert r["push"]["push_p99_vs_target_at_half"] == 6.0
+    assert r["push"]["push_p99_vs_target_at_20_per_s"] == 0.96  # 120 / (100 + 25)
     assert r["rest"]["rank_p50_vs_redis"] == 6.0 and r["rest"]["redis_over_ours_rank_p50"] == 0.17
     assert r["rest"]["around_p99_vs_redis"] == 6.25
     assert r["imports"]["startup_ms"] == 20.0 and r["imports"]["slowest_module"] == "db.handler"
@@ -173,14 +185,27 @@ def test_markdown_is_one_heading_line_and_one_table_row_per_figure() -> None:
     assert "The run took 12.6 min (rank 2.8 min" in heading
     assert blank == "" and header == "| What | Ours | Same-run baseline | Ratio | Target |"
     assert rule == "|---|---|---|---|---|"
-    assert len(rows) == len(suite.figures(canned())) == 15
+    assert len(rows) == len(suite.figures(canned())) == 16
     assert all(row.startswith("| ") and row.count(" | ") == 4 for row in rows)
     first = rows[0]
     assert "0.300 / 0.600 ms" in first and "0.120 / 0.300 ms" in first
     times, dash = suite.TIMES, suite.DASH
-    assert f"2.50{times} Redis (p50)" in first and f"p99 ≤ 1 ms ✓; ≤ 2{times} Redis ✗" in first
-    assert any("1,800/s" in r and "8,000/s" in r and "0.23" in r and "✗" in r for r in rows)
-    assert any("60,000/s" in r and "120,000/s" in r and "| 0.50 |" in r for r in rows)
+    assert f"2.50{times} Redis (p50)" in first
+    assert f"≤ 1.5{times} Redis p50 ✗; ≤ 2{times} p99 ✓" in first
+    # every target is a ratio to the same-run baseline (or to the conflation window)
+    assert any("1,800/s" in r and "8,000/s" in r and "| 0.23 | ≥ 0.5 ✗ |" in r for r in rows)
+    assert any("17,000 rows/s" in r and "| 0.28 | ≥ 0.6 ✗ |" in r for r in rows)
+    assert any("1,500/s" in r and "3,000/s" in r and "| 0.50 | ≥ 0.8 ✗ |" in r for r in rows)
+    assert any("60,000/s" in r and "120,000/s" in r and "| 0.50 | ≥ 0.8 ✗ |" in r for r in rows)
+    assert any("2,000 posts/s" in r and "| 0.67 | ≥ 0.9 ✗ |" in r for r in rows)
+    assert any("14.5 KB" in r and "≤ 20 KB ✓" in r for r in rows)
+    pushes = [r for r in rows if r.startswith("| Submit → push")]
+    assert [p.rsplit(" | ", 1)[1] for p in pushes] == [
+        "p99 ≤ window + 50 ms (150 ms) ✗ |",
+        "p99 ≤ window + 50 ms (150 ms) ✗ |",
+        "p99 ≤ window + 25 ms (125 ms) ✓ |",
+    ]
+    assert "at 20/s (steady)" in pushes[2] and "at 800/s (50% of capacity)" in pushes[1]
     slowest = f"100{dash}180 ms (slowest `db.handler`)"
     assert any(slowest in r and "≤ 300 ms each ✓" in r for r in rows)
 
@@ -190,7 +215,7 @@ def test_a_failed_bench_is_one_row_and_the_others_still_render() -> None:
     results["push"] = {"error": "OSError: too many open files"}
     rows = suite.figures(results)
     assert ("`bench push`", "failed: OSError: too many open files", "—", "—", "—") in rows
-    assert len(rows) == 15 - 5 + 1
+    assert len(rows) == 16 - 6 + 1
     assert suite.failures(results) == ["push"]
 
 

@@ -20,6 +20,7 @@ from core.ids import ConnectionId
 from core.ports import Sender
 from core.ranking import ScoreInput
 from core.settings import Settings
+from db import feed
 from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
 from tests.broadcast.watchers import quiesce, truth, watcher
@@ -270,6 +271,44 @@ async def test_broadcasters_taking_turns_keep_every_view_chained(
             for part in (frames[:restart], frames[restart:]):
                 for before, after in itertools.pairwise(part):
                     assert after["prev_seq"] == before["seq"], (before, after)
+
+
+async def test_spectators_of_one_view_who_joined_at_different_seqs_each_keep_their_chain(
+    database_dsn: str, settings: Settings
+) -> None:
+    """Spectators of one top-N share a frame only while they were sent the same: one who
+    joined later, between two rounds, gets frames chained to its own snapshot, and all of
+    them end at the truth."""
+    cfg = settings.model_copy(update={"conflation_ms": 0})
+    async with LocalRuntime(cfg, dsn=database_dsn, broadcast=False) as rt:
+        await rt.store.create_board(BoardSpec(id="arena", policy=UpdatePolicy.LATEST))
+        await rt.store.submit("arena", [ScoreInput(p, i) for i, p in enumerate(PLAYERS)])
+        broadcaster = Broadcaster(rt.services)
+        async with watcher(rt, None, role="spectator") as early, \
+                watcher(rt, None, role="spectator") as late, \
+                watcher(rt, None, role="spectator") as later:  # fmt: skip
+            view = await early.subscribe({"board": "arena", "view": "top", "n": 3})
+            early.listen()
+            await rt.store.submit("arena", [ScoreInput("u0", 100)])
+            await feed.sequence(rt.store.pool, "arena")  # numbered, not yet pushed
+            # two join after that change, and another change comes before the next round
+            for w in (late, later):
+                await w.subscribe({"board": "arena", "view": "top", "n": 3})
+                w.listen()
+            for turn in range(3):
+                await rt.store.submit("arena", [ScoreInput(PLAYERS[turn + 1], 200 + turn)])
+                await broadcaster.drain("arena")
+            await asyncio.sleep(0.3)
+            rows = await truth(rt, "arena")
+            for w in (early, late, later):
+                assert [(e["player"], e["score"]) for e in w.last(view)["entries"]] == rows[:3]
+                w.assert_ordered()
+            # one round sent the same state to both, each chained to what it was shown
+            first_early, first_late = early.frames[view][1], late.frames[view][1]
+            assert first_early["seq"] == first_late["seq"]
+            assert first_early["prev_seq"] < first_late["prev_seq"] == late.frames[view][0]["seq"]
+            assert first_early["entries"] == first_late["entries"]
+            assert late.frames[view] == later.frames[view]
 
 
 async def test_many_boards_changing_at_once_all_get_their_pushes(runtime: LocalRuntime) -> None:
