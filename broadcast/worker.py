@@ -48,6 +48,7 @@ from core.boards import SortOrder
 from core.conflation import Defer, Rebase, Send, ViewState, decide, needs_round
 from core.feed import ChangeEvent
 from core.ids import ConnectionId
+from core.moderation import is_erased
 from core.protocol import UpdateFrame, ViewEntry, view_entry
 from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
 from db import feed, lease
@@ -487,7 +488,7 @@ class Broadcaster:
             by_season[e.season].append(e)
         out: dict[str, Ticker] = {}
         reread: dict[str, list[Subscription]] = defaultdict(list)
-        indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str]]] = {}
+        indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str], bool]] = {}
         for sub in subs:
             if sub.kind != "me" or not needs_round(sub.state, upto):
                 continue
@@ -496,9 +497,12 @@ class Broadcaster:
                 moves = net_moves(
                     [e for e in by_season.get(sub.season, []) if e.seq > as_of], order
                 )
-                indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves))
-            index, movers = indexes[(sub.season, as_of)]
-            if base is None or base.key is None or sub.player_id in movers:
+                # an erased player's events name a pseudonym, whose key does not order
+                # like the real one among exact ties: re-read rather than derive
+                erased = any(is_erased(p) for p in moves)
+                indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves), erased)
+            index, movers, erased = indexes[(sub.season, as_of)]
+            if base is None or base.key is None or erased or sub.player_id in movers:
                 reread[sub.season].append(sub)
             else:
                 out[sub.key] = advance_ticker(base, index)

@@ -13,8 +13,18 @@ Client messages are JSON objects with an ``action`` (API Gateway routes on
                  {"action": "subscribe", "board": "arena", "view": "me"}
     unsubscribe  {"action": "unsubscribe", "view_id": "top:arena:s1:10"}
 
-Server frames carry a ``type``: ``ack``, ``snapshot``, ``update``, ``unsubscribed`` or
-``error``. Every ``snapshot`` and ``update`` carries ``seq``: the board sequence number the
+Admin tokens also moderate (docs/moderation.md), with the REST routes' names and answers:
+
+    remove_entry {"action": "remove_entry", "board": "arena", "player": "mallory",
+                  "season": "s1"?, "reason": "..."?}
+    ban, unban   {"action": "ban", "player": "mallory", "board": "arena"?, "reason": "..."?}
+                 (no board: every board)
+    erase_player {"action": "erase_player", "player": "mallory", "reason": "..."?}
+    audit        {"action": "audit", "player": "mallory"?, "board": "arena"?, "limit": 50?,
+                  "cursor": "..."?}
+
+Server frames carry a ``type``: ``ack``, ``snapshot``, ``update``, ``unsubscribed``,
+``moderated`` or ``error``. Every ``snapshot`` and ``update`` carries ``seq``: the board sequence number the
 state reflects. Scores are strict 64-bit integers: floats, NaN, Infinity, booleans and
 out-of-range integers are refused with an ``error`` frame.
 """
@@ -30,10 +40,20 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, Valid
 
 from core.boards import SCORE_MAX, SCORE_MIN
 from core.errors import BadRequest, LeaderboardError, PayloadTooLarge
-from core.ids import BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
+from core.ids import PLAYER_PATTERN, BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
+from core.moderation import (
+    AUDIT_PAGE_MAX,
+    ERASED_PREFIX,
+    REASON_MAX_CHARS,
+    AuditPage,
+    BanState,
+    ErasureReport,
+    RemovedEntry,
+)
 from core.ranking import RankedEntry
 
-ACTIONS: Final = ("submit", "subscribe", "unsubscribe")
+MODERATION_ACTIONS: Final = ("remove_entry", "ban", "unban", "erase_player", "audit")
+ACTIONS: Final = ("submit", "subscribe", "unsubscribe", *MODERATION_ACTIONS)
 ROUTES: Final = ("$connect", "$disconnect", *ACTIONS, "$default")
 
 Score = Annotated[
@@ -110,8 +130,71 @@ class UnsubscribeMessage(_Message):
     view_id: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=REASON_MAX_CHARS, description="Why, for the audit log."),
+]
+AuditPlayer = Annotated[
+    str,
+    Field(
+        pattern=rf"^({ERASED_PREFIX}[0-9a-f]{{32}}|{PLAYER_PATTERN.strip('^$')})$",
+        description="A player id, or an erased player's pseudonym (`audit_player`).",
+    ),
+]
+
+
+class RemoveEntryMessage(_Message):
+    """Remove a player's entry from a ladder (admin)."""
+
+    action: Literal["remove_entry"]
+    board: BoardIdField
+    player: PlayerIdField
+    season: SeasonIdField | None = None
+    reason: Reason | None = None
+
+
+class BanMessage(_Message):
+    """Ban a player on a board, or on every board without ``board`` (admin)."""
+
+    action: Literal["ban"]
+    player: PlayerIdField
+    board: BoardIdField | None = None
+    reason: Reason | None = None
+
+
+class UnbanMessage(_Message):
+    """Lift a player's ban on a board, or their ban on every board (admin)."""
+
+    action: Literal["unban"]
+    player: PlayerIdField
+    board: BoardIdField | None = None
+    reason: Reason | None = None
+
+
+class ErasePlayerMessage(_Message):
+    """Erase a player everywhere (admin)."""
+
+    action: Literal["erase_player"]
+    player: PlayerIdField
+    reason: Reason | None = None
+
+
+class AuditMessage(_Message):
+    """A page of the moderation audit log, newest first (admin)."""
+
+    action: Literal["audit"]
+    player: AuditPlayer | None = None
+    board: BoardIdField | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=AUDIT_PAGE_MAX)] = 50
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,19}$")] | None = None
+
+
+ModerationMessage = (
+    RemoveEntryMessage | BanMessage | UnbanMessage | ErasePlayerMessage | AuditMessage
+)
 ClientMessage = Annotated[
-    SubmitMessage | SubscribeMessage | UnsubscribeMessage, Field(discriminator="action")
+    SubmitMessage | SubscribeMessage | UnsubscribeMessage | ModerationMessage,
+    Field(discriminator="action"),
 ]
 
 
@@ -162,7 +245,7 @@ def _describe(exc: ValidationError) -> str:
 
 def parse_client_message(
     body: str | None, *, max_bytes: int
-) -> SubmitMessage | SubscribeMessage | UnsubscribeMessage:
+) -> SubmitMessage | SubscribeMessage | UnsubscribeMessage | ModerationMessage:
     """Validate a client message; raises BadRequest naming what was expected and what came."""
     data = decode_body(body, max_bytes=max_bytes)
     action = data.get("action")
@@ -307,6 +390,20 @@ class UnsubscribedFrame(_Frame):
     type: Literal["unsubscribed"] = "unsubscribed"
     request_id: str | None = None
     view_id: str
+
+
+class ModeratedFrame(_Frame):
+    """The reply to a moderation action, after its transaction committed: the same body
+    as the REST route of the same name answers."""
+
+    type: Literal["moderated"] = "moderated"
+    request_id: str | None = None
+    action: Literal["remove_entry", "ban", "unban", "erase_player", "audit"]
+    result: RemovedEntry | BanState | ErasureReport | AuditPage
+
+    def dump(self) -> str:
+        """The frame with ``result`` whole, nulls included, as the REST route answers it."""
+        return self.model_dump_json(exclude={"request_id"} if self.request_id is None else None)
 
 
 class ErrorFrame(_Frame):

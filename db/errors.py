@@ -19,13 +19,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
-from core.errors import BadRequest, Conflict, LeaderboardError, NotFound, ServerError, Unavailable
+from core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    LeaderboardError,
+    NotFound,
+    ServerError,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     import asyncpg
 
 _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
+    "LB403": Forbidden,
     "LB404": NotFound,
+    "LB4S4": NotFound,
+    "LB4P4": NotFound,
     "LB409": Conflict,
     "LB422": BadRequest,
     "22003": BadRequest,  # numeric_value_out_of_range: an increment overflowed int64
@@ -33,7 +44,10 @@ _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
     "23514": BadRequest,  # check_violation
 }
 _CODES: Final[dict[str, str]] = {
+    "LB403": "player_banned",
     "LB404": "unknown_board",
+    "LB4S4": "unknown_season",
+    "LB4P4": "unknown_player",
     "LB409": "submission_conflict",
     "LB422": "score_out_of_range",
     "22003": "score_overflow",
