@@ -152,3 +152,36 @@ def view_digest(entries: Sequence[Any], total: int, me: Any | None) -> str:
     mine = None if me is None else (str(me.player), int(me.score), int(me.rank))
     canon = repr((rows, int(total), mine))  # only str, int, None: one spelling per value
     return hashlib.blake2b(canon.encode(), digest_size=12).hexdigest()
+
+
+def rewind_distinct(
+    *,
+    before_now: int,
+    sort_score: int,
+    now_keys: Iterable[EntryKey],
+    then_keys: Iterable[EntryKey],
+    at_score_now: Mapping[int, int],
+) -> int:
+    """The number of distinct sort scores below ``sort_score`` as of the target seq, from
+    ``before_now``, that number in a snapshot that also saw the extras (the dense count).
+
+    Undoing the extras moves each moved player from its key now (``now_keys``) back to its
+    key then (``then_keys``), so only those keys' scores can appear or vanish.
+    ``at_score_now[v]`` is how many entries the snapshot has at score ``v``, counted up to
+    at least one more than the moved players leaving ``v`` (enough to tell whether any
+    entry stays).
+    """
+    leaving: dict[int, int] = {}
+    arriving: dict[int, int] = {}
+    for k in now_keys:
+        leaving[k.sort_score] = leaving.get(k.sort_score, 0) + 1
+    for k in then_keys:
+        arriving[k.sort_score] = arriving.get(k.sort_score, 0) + 1
+    count = before_now
+    for v in {*leaving, *arriving}:
+        if v >= sort_score:
+            continue
+        here = at_score_now[v]
+        was = arriving.get(v, 0) > 0 or here > leaving.get(v, 0)
+        count += int(was) - int(here > 0)
+    return count

@@ -19,7 +19,7 @@ as of the read: they change without an event.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +27,17 @@ from typing import Any, Final
 
 import asyncpg
 
-from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
+from core.boards import (
+    ALL_TIME,
+    Board,
+    BoardSpec,
+    ResetSchedule,
+    SortOrder,
+    TieMode,
+    Tier,
+    check_tiers,
+    season_for,
+)
 from core.errors import BadRequest, Conflict, NotFound
 from core.ids import BoardId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
@@ -42,22 +52,26 @@ from core.ranking import (
     encode_metadata,
     percentile,
     request_hash,
+    with_display,
 )
 from core.settings import Settings
-from core.views import Ticker, rewind, rewind_key
+from core.views import Ticker, rewind, rewind_distinct, rewind_key
 from db.errors import UNREACHABLE, translated
 from db.feed import event_from_row
 
 INSERT_BOARD: Final = """
 WITH b AS (
     INSERT INTO lb_board AS b (board_id, sort_order, policy, min_score, max_score,
-                               reset_schedule, metadata, season)
-    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+                               reset_schedule, metadata, season, tie_mode, tiers, all_time)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb, $11)
     ON CONFLICT (board_id) DO NOTHING
     RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time
 ), s AS (
     INSERT INTO lb_season (board_id, season) SELECT board_id, season FROM b
+    UNION ALL
+    SELECT board_id, 'all-time' FROM b WHERE b.all_time
 )
 SELECT * FROM b"""
 
@@ -67,18 +81,25 @@ UPDATE lb_board AS b SET
     max_score = coalesce($3, b.max_score),
     reset_schedule = CASE WHEN $4 THEN $5 ELSE b.reset_schedule END,
     metadata = coalesce($6::jsonb, b.metadata),
+    tie_mode = coalesce($7, b.tie_mode),
+    tiers = CASE WHEN $8 THEN $9::jsonb ELSE b.tiers END,
     updated_at = now()
 WHERE b.board_id = $1
 RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time"""
 
 SELECT_BOARD: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b WHERE b.board_id = $1"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time FROM lb_board b WHERE b.board_id = $1"""
 SELECT_BOARDS: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b ORDER BY b.board_id"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time FROM lb_board b ORDER BY b.board_id"""
 SELECT_SEASONS: Final = """
-SELECT s.season, s.started_at, s.ended_at, lb_count_entries(s.season_no) AS entries
-  FROM lb_season s WHERE s.board_id = $1 ORDER BY s.started_at, s.season_no"""
+SELECT s.season, s.started_at, s.ended_at, lb_count_entries(s.season_no) AS entries,
+       CASE WHEN s.season = b.season THEN b.reset_schedule END AS resets
+  FROM lb_season s JOIN lb_board b ON b.board_id = s.board_id WHERE s.board_id = $1
+ ORDER BY s.season = 'all-time', s.started_at, s.season_no"""
 
 ROLL_SEASON: Final = """
 WITH old AS (
@@ -89,7 +110,8 @@ WITH old AS (
 ), b AS (
     UPDATE lb_board AS b SET season = $2, updated_at = now() WHERE b.board_id = $1
     RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time
 )
 SELECT * FROM b"""
 SELECT_SEASON_EXISTS: Final = "SELECT 1 FROM lb_season WHERE board_id = $1 AND season = $2"
@@ -121,7 +143,9 @@ SEQ_OF: Final = "SELECT lb_seq_of($1, $2)"
 FETCH_TOP: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
@@ -133,7 +157,9 @@ page AS (
              ORDER BY e.sort_score, e.achieved_at, e.player_id
              LIMIT $3) e
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
@@ -145,7 +171,9 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_TOP_AFTER: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
@@ -162,7 +190,9 @@ base AS (
     SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
       FROM page p, l WHERE p.rn = 1
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
@@ -174,16 +204,19 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_STANDING: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_build_object(
             'player_id', e.player_id, 'score', e.score, 'achieved_at', e.achieved_at,
             'updates', e.updates, 'metadata', e.metadata, 'sort_score', e.sort_score,
-            'rank', lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1)
+            'rank', lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1,
+            'display_before', lb_display_before(l.season_no, l.tie_mode, e.sort_score))
           FROM lb_entry e WHERE e.season_no = l.season_no AND e.player_id = $3) AS entry
   FROM l"""
 
@@ -223,7 +256,9 @@ WHERE l.board_id = $1 AND l.season = l.current_season"""
 FETCH_AROUND: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 me AS (
@@ -255,7 +290,9 @@ base AS (
     SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
       FROM page p, l WHERE p.rn = 1
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        EXISTS (SELECT 1 FROM me) AS found,
@@ -268,23 +305,27 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_PLAYERS: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
        e.sort_score,
-           lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1 AS rank
+           lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1 AS rank,
+           lb_display_before(l.season_no, l.tie_mode, e.sort_score) AS display_before
       FROM lb_entry e, l
      WHERE e.season_no = l.season_no AND e.player_id = ANY($3::text[])
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
-            'rank', p.rank) ORDER BY p.rank) FROM page p) AS entries
+            'rank', p.rank, 'display_before', p.display_before) ORDER BY p.rank)
+          FROM page p) AS entries
   FROM l"""
 
 
@@ -315,7 +356,9 @@ COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 # Reads exactly as of a seq (Store._read_as_of): the ladder and its seq, then entries in
 # key order from a key, in the same REPEATABLE READ snapshot as the events to undo.
 SELECT_LADDER_AT: Final = """
-SELECT season_no, season, seq, sort_order FROM lb_ladder
+SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
  WHERE board_id = $1 AND season = coalesce($2, current_season)"""
 SELECT_ROWS_OF: Final = """
 SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
@@ -334,6 +377,20 @@ SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entr
  ORDER BY sort_score DESC, achieved_at DESC, player_id DESC LIMIT $5"""
 BEFORE_EVERY_KEY: Final = EntryKey(-(2**63), datetime.min.replace(tzinfo=UTC), "")
 """Below every entry's key (scores stay above -2^63): "after" it is the ladder's start."""
+BEFORE_EVERY_AT: Final = datetime.min.replace(tzinfo=UTC)
+"""Before every entry's achieved_at: the key ``(s, BEFORE_EVERY_AT, "")`` has exactly the
+entries with a better score than ``s`` before it (lb_display_before's competition count)."""
+
+# The display counts of sort scores (db/functions/lb_display_before.sql), and how many
+# entries sit at each of some sort scores, counting each only up to its cap.
+DISPLAY_BEFORE_SCORES: Final = """
+SELECT k.s, lb_display_before($1, $2, k.s) AS before
+  FROM unnest($3::text[]::bigint[]) AS k(s)"""
+COUNT_AT_SCORES: Final = """
+SELECT k.s, (SELECT count(*) FROM (SELECT 1 FROM lb_entry e
+                                    WHERE e.season_no = $1 AND e.sort_score = k.s
+                                    LIMIT k.cap) x) AS n
+  FROM unnest($2::text[]::bigint[], $3::text[]::integer[]) AS k(s, cap)"""
 
 
 def _board(row: asyncpg.Record) -> Board:
@@ -350,7 +407,39 @@ def _board(row: asyncpg.Record) -> Board:
         season=row["season"],
         seq=row["seq"],
         created_at=row["created_at"],
+        tie_mode=row["tie_mode"],
+        tiers=_tiers(row["tiers"]),
+        all_time=row["all_time"],
     )
+
+
+def _resets(raw: str | None) -> ResetSchedule | None:
+    return None if raw is None else ResetSchedule(raw)
+
+
+def _tiers(raw: str | list[Any] | None) -> list[Tier] | None:
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return None if items is None else [Tier.model_validate(t) for t in items]
+
+
+def _shown(
+    row: asyncpg.Record, entries: list[RankedEntry], items: list[dict[str, Any]],
+    *, contiguous: bool,
+) -> list[RankedEntry]:  # fmt: skip
+    """A fast-path read's entries with their display ranks, percentiles and tiers, from the
+    display counts its statement read (the first entry's, or each entry's)."""
+    if contiguous:
+        first = row["display_before"] if items else None
+        before = {} if first is None else {items[0]["sort_score"]: first}
+    else:
+        before = {
+            i["sort_score"]: i["display_before"] for i in items if i["display_before"] is not None
+        }
+    return with_display(
+        entries, order=SortOrder(row["sort_order"]), total=row["total"],
+        tie_mode=TieMode(row["tie_mode"]), tiers=_tiers(row["tiers"]), before=before,
+        contiguous=contiguous,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -400,6 +489,7 @@ class _AsOf:
     entries: list[RankedEntry]
     found: bool
     last_key: EntryKey | None = None
+    resets: ResetSchedule | None = None
 
 
 def _entry(item: dict[str, Any]) -> RankedEntry:
@@ -494,6 +584,39 @@ async def _count_before(
     return rows
 
 
+async def _display_before(
+    conn: asyncpg.Connection, season_no: int, tie_mode: TieMode, scores: Sequence[int]
+) -> dict[int, int]:
+    """Each sort score's display count in the connection's snapshot (lb_display_before)."""
+    if not scores:
+        return {}
+    rows = await conn.fetch(
+        DISPLAY_BEFORE_SCORES, season_no, tie_mode.value, [str(s) for s in scores]
+    )
+    return {int(r["s"]): int(r["before"]) for r in rows}
+
+
+async def _count_at_scores(
+    conn: asyncpg.Connection,
+    season_no: int,
+    leaving_keys: Iterable[EntryKey],
+    arriving_keys: Iterable[EntryKey],
+) -> dict[int, int]:
+    """How many entries sit at the sort score of each key a rewind moves (``leaving_keys``
+    now, ``arriving_keys`` then), each counted up to one more than the keys leaving it:
+    enough for :func:`core.views.rewind_distinct` to tell whether any entry stays there."""
+    leaving: dict[int, int] = {k.sort_score: 0 for k in arriving_keys}
+    for k in leaving_keys:
+        leaving[k.sort_score] = leaving.get(k.sort_score, 0) + 1
+    if not leaving:
+        return {}
+    rows = await conn.fetch(
+        COUNT_AT_SCORES, season_no, [str(s) for s in leaving],
+        [str(c + 1) for c in leaving.values()],
+    )  # fmt: skip
+    return {int(r["s"]): int(r["n"]) for r in rows}
+
+
 class Store:
     """Boards, scores and exact-rank reads. Stateless: any number may run at once."""
 
@@ -558,7 +681,9 @@ class Store:
             row = await self.pool.fetchrow(
                 INSERT_BOARD, spec.id, spec.order.value, spec.policy.value, spec.min_score,
                 spec.max_score, spec.reset.value if spec.reset else None,
-                json.dumps(spec.metadata), season,
+                json.dumps(spec.metadata), season, spec.tie_mode.value,
+                None if spec.tiers is None else json.dumps([t.model_dump() for t in spec.tiers]),
+                spec.all_time,
             )  # fmt: skip
         if row is None:
             raise Conflict(f"board {spec.id!r} already exists", code="board_exists")
@@ -572,15 +697,22 @@ class Store:
         max_score: int | None = None,
         reset: ResetSchedule | str | None = "keep",
         metadata: dict[str, Any] | None = None,
+        tie_mode: TieMode | None = None,
+        tiers: list[Tier] | str | None = "keep",
     ) -> Board:
-        """Change a board's bounds, reset schedule or metadata (order and policy are fixed)."""
+        """Change a board's bounds, reset schedule, metadata, tie mode or tiers (order,
+        policy and the all-time ladder are fixed); ``tiers=None`` clears the tiers."""
         bid = board_id(board)
         change_reset = reset != "keep"
         reset_value = reset.value if isinstance(reset, ResetSchedule) else None
+        change_tiers = tiers != "keep"
+        new_tiers = check_tiers(tiers) if isinstance(tiers, list) else None
         async with translated():
             row = await self.pool.fetchrow(
                 UPDATE_BOARD, bid, min_score, max_score, change_reset, reset_value,
                 json.dumps(metadata) if metadata is not None else None,
+                tie_mode.value if tie_mode is not None else None, change_tiers,
+                None if new_tiers is None else json.dumps([t.model_dump() for t in new_tiers]),
             )  # fmt: skip
         if row is None:
             raise NotFound(f"unknown board {bid!r}", code="unknown_board")
@@ -631,6 +763,11 @@ class Store:
                 else:
                     season = f"s{await conn.fetchval(COUNT_SEASONS, bid) + 1}"
             new = season_id(season)
+            if new == ALL_TIME:
+                raise BadRequest(
+                    f"season {ALL_TIME!r} is the all-time ladder's name; pick another",
+                    code="reserved_season",
+                )
             if await conn.fetchval(SELECT_SEASON_EXISTS, bid, new):
                 raise Conflict(f"board {bid!r} already has a season {new!r}", code="season_exists")
             row = await conn.fetchrow(ROLL_SEASON, bid, new)
@@ -788,6 +925,7 @@ class Store:
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
                 as_of_seq=exact.seq, next_after=exact.last_key if len(exact.entries) == limit else None,
+                resets=exact.resets,
             )  # fmt: skip
         items = _entries(row["entries"])
         next_after = None
@@ -797,8 +935,9 @@ class Store:
                 last["sort_score"], datetime.fromisoformat(last["achieved_at"]), last["player_id"]
             )
         return Page(
-            board_id=bid, season=row["season"], entries=[_entry(i) for i in items],
-            total=row["total"], as_of_seq=row["seq"], next_after=next_after,
+            board_id=bid, season=row["season"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=True),
+            total=row["total"], as_of_seq=row["seq"], next_after=next_after, resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_standing(
@@ -825,16 +964,19 @@ class Store:
             return Standing(
                 board_id=bid, season=exact.season, entry=mine, total=exact.total,
                 percentile=percentile(mine.rank, exact.total), as_of_seq=exact.seq,
+                resets=exact.resets,
             )  # fmt: skip
         if row["entry"] is None:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
                 code="unknown_player",
             )
-        entry = _entry(json.loads(row["entry"]))
+        item = json.loads(row["entry"])
+        entry = _shown(row, [_entry(item)], [item], contiguous=False)[0]
         return Standing(
             board_id=bid, season=row["season"], entry=entry, total=row["total"],
             percentile=percentile(entry.rank, row["total"]), as_of_seq=row["seq"],
+            resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_rank(self, board: str, player: str) -> int | None:
@@ -876,17 +1018,18 @@ class Store:
                 )
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
-                as_of_seq=exact.seq,
+                as_of_seq=exact.seq, resets=exact.resets,
             )  # fmt: skip
         if not row["found"]:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
                 code="unknown_player",
             )
+        items = _entries(row["entries"])
         return Page(
             board_id=bid, season=row["season"],
-            entries=[_entry(i) for i in _entries(row["entries"])],
-            total=row["total"], as_of_seq=row["seq"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=True),
+            total=row["total"], as_of_seq=row["seq"], resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_players(
@@ -921,12 +1064,13 @@ class Store:
                 raise await self._missing(bid, sid)
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
-                as_of_seq=exact.seq,
+                as_of_seq=exact.seq, resets=exact.resets,
             )  # fmt: skip
+        items = _entries(row["entries"])
         return Page(
             board_id=bid, season=row["season"],
-            entries=[_entry(i) for i in _entries(row["entries"])],
-            total=row["total"], as_of_seq=row["seq"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=False),
+            total=row["total"], as_of_seq=row["seq"], resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_tickers_as_of(
@@ -1028,7 +1172,9 @@ class Store:
                 if window.player not in moved and me is not None:
                     centre = me.key
                 if centre is None:
-                    return _AsOf(ladder["season"], seq, 0, [], found=False)
+                    return _AsOf(
+                        ladder["season"], seq, 0, [], found=False, resets=_resets(ladder["resets"])
+                    )
                 reach = window.k + len(moved)
                 ahead = await conn.fetch(SELECT_ROWS_BEFORE, n, *centre, reach)
                 behind = await conn.fetch(SELECT_ROWS_FROM, n, *centre, reach + 1)
@@ -1048,25 +1194,60 @@ class Store:
             )
             counted = await _count_before(conn, n, probe)
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+            candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
+            if window.kind == "top":
+                shown = candidates[: window.limit]
+            elif window.kind == "around":
+                at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
+                shown = candidates[max(0, at - window.k) : at + window.k + 1]
+            else:
+                shown = candidates
+            tie_mode = TieMode(ladder["tie_mode"])
+            scores = sorted(
+                {r.key.sort_score for r in (shown[:1] if contiguous else shown)}
+                if tie_mode is not TieMode.ORDINAL else set()
+            )  # fmt: skip
+            display_now = await _display_before(conn, n, tie_mode, scores)
+            at_score_now: dict[int, int] = {}
+            if tie_mode is TieMode.DENSE and scores and extras:
+                at_score_now = await _count_at_scores(
+                    conn, n, current.values(), [k for k in then.values() if k is not None]
+                )
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         if contiguous and now_rows:
             first = before_now[now_rows[0].key]
             before_now.update({r.key: first + i for i, r in enumerate(now_rows)})
-        candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
+        tie_keys = {s: EntryKey(s, BEFORE_EVERY_AT, "") for s in scores}
+        known = {r.key: before_now[r.key] for r in candidates}
+        if tie_mode is TieMode.COMPETITION:
+            known.update({tie_keys[s]: display_now[s] for s in scores})
         counts, total = rewind(
-            order=order, count_before_now={r.key: before_now[r.key] for r in candidates},
-            total_now=total_now, extras=extras, current_keys=current,
+            order=order, count_before_now=known, total_now=total_now, extras=extras,
+            current_keys=current,
         )  # fmt: skip
-        if window.kind == "top":
-            shown = candidates[: window.limit]
-        elif window.kind == "around":
-            at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
-            shown = candidates[max(0, at - window.k) : at + window.k + 1]
+        if tie_mode is TieMode.COMPETITION:
+            display = {s: counts[tie_keys[s]] for s in scores}
         else:
-            shown = candidates
-        entries = [r.ranked(counts[r.key] + 1) for r in shown]
+            display = {
+                s: rewind_distinct(
+                    before_now=display_now[s],
+                    sort_score=s,
+                    now_keys=current.values(),
+                    then_keys=[k for k in then.values() if k is not None],
+                    at_score_now=at_score_now,
+                )
+                for s in scores
+            }
+        entries = with_display(
+            [r.ranked(counts[r.key] + 1) for r in shown], order=order, total=total,
+            tie_mode=tie_mode, tiers=_tiers(ladder["tiers"]), before=display,
+            contiguous=contiguous,
+        )  # fmt: skip
         last = shown[-1].key if shown else None
-        return _AsOf(ladder["season"], seq, total, entries, found=True, last_key=last)
+        return _AsOf(
+            ladder["season"], seq, total, entries, found=True, last_key=last,
+            resets=_resets(ladder["resets"]),
+        )  # fmt: skip
 
     async def _missing(self, bid: BoardId, sid: str | None) -> NotFound:
         """The right NotFound for a ladder lookup that matched nothing."""

@@ -26,13 +26,14 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
 from core.auth import Principal, Role, can_read, check_submit_for, require_role, submission_scope
-from core.boards import Board
+from core.boards import Board, ResetSchedule, next_reset_at
 from core.errors import (
     BadRequest,
     Forbidden,
@@ -122,12 +123,19 @@ class RestServices:
 # --- route functions (typed in, model out) -------------------------------------------
 
 
+def _next_reset(resets: ResetSchedule | str | None) -> datetime | None:
+    """When a season that ``resets`` on that schedule ends, from now."""
+    return next_reset_at(ResetSchedule(resets) if resets else None, datetime.now(UTC))
+
+
 def _detail(board: Board, *, season: str, entries: int, as_of_seq: int) -> BoardDetail:
     return BoardDetail(
         id=board.id, order=board.order, policy=board.policy, min_score=board.min_score,
         max_score=board.max_score, reset=board.reset, metadata=board.metadata,
+        tie_mode=board.tie_mode, tiers=board.tiers, all_time=board.all_time,
         created_at=utc(board.created_at), current_season=board.season, season=season,
         entries=entries, as_of_seq=as_of_seq,
+        next_reset_at=_next_reset(board.reset) if season == board.season else None,
     )  # fmt: skip
 
 
@@ -173,9 +181,13 @@ async def list_seasons(p: BoardParams, body: None, svc: RestServices) -> SeasonL
                 started_at=utc(r["started_at"]),
                 ended_at=utc(r["ended_at"]) if r["ended_at"] else None,
                 entries=r["entries"],
+                next_reset_at=_next_reset(r["resets"]),
             )
             for r in rows
         ],
+        next_reset_at=next(
+            (_next_reset(r["resets"]) for r in rows if r["resets"] is not None), None
+        ),
     )
 
 
@@ -201,7 +213,7 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
         cursor = svc.cursors.encode(CursorPosition(p.board, page.season, page.next_after))
     return TopPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
-        entries=_entries(page), next_cursor=cursor,
+        entries=_entries(page), next_cursor=cursor, next_reset_at=_next_reset(page.resets),
     )  # fmt: skip
 
 
@@ -215,6 +227,7 @@ async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerSt
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
+        next_reset_at=_next_reset(st.resets),
     )  # fmt: skip
 
 
@@ -227,7 +240,7 @@ async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPa
     )
     return AroundPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
-        player=p.player, entries=_entries(page),
+        player=p.player, entries=_entries(page), next_reset_at=_next_reset(page.resets),
     )  # fmt: skip
 
 
@@ -246,7 +259,7 @@ async def get_friends(p: FriendsParams, body: None, svc: RestServices) -> Friend
             FriendEntry(**Entry.of(e).model_dump(), friend_rank=i)
             for i, e in enumerate(page.entries, start=1)
         ],
-        missing=sorted(set(wanted) - found),
+        missing=sorted(set(wanted) - found), next_reset_at=_next_reset(page.resets),
     )  # fmt: skip
 
 
@@ -271,6 +284,7 @@ async def configure_board(p: BoardParams, body: ConfigureBoard, svc: RestService
     board = await svc.store.configure_board(
         p.board, min_score=body.min_score, max_score=body.max_score,
         reset=body.reset if "reset" in body.model_fields_set else "keep", metadata=body.metadata,
+        tie_mode=body.tie_mode, tiers=body.tiers if "tiers" in body.model_fields_set else "keep",
     )  # fmt: skip
     return await _primary_detail(svc, board)
 
@@ -311,6 +325,7 @@ async def set_metadata(
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
+        next_reset_at=_next_reset(st.resets),
     )  # fmt: skip
 
 
