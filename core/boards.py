@@ -8,6 +8,7 @@ with 3 decimals is ``12345``); the board's ``metadata`` may record the scale.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -62,6 +63,12 @@ class Tier(BaseModel):
 
     name: TierName
     top_percent: float = Field(gt=0, le=100, allow_inf_nan=False)
+
+
+def board_tiers(raw: str | list[Any] | None) -> list[Tier] | None:
+    """A board's tiers as stored (JSON text or a decoded list), validated."""
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return None if items is None else [Tier.model_validate(t) for t in items]
 
 
 def check_tiers(tiers: list[Tier] | None) -> list[Tier] | None:

@@ -18,13 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from core.boards import SCORE_MAX, SCORE_MIN, ResetSchedule, SortOrder, TieMode, Tier, tier_for
 from core.errors import BadRequest, PayloadTooLarge
+
+BEFORE_EVERY_AT: Final = datetime.min.replace(tzinfo=UTC)
+"""Before every entry's achieved_at: the key ``(s, BEFORE_EVERY_AT, "")`` has exactly the
+entries with a better score than ``s`` before it (a competition display count)."""
 
 
 class EntryKey(NamedTuple):

@@ -19,7 +19,7 @@ as of the read: they change without an event.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,12 +35,15 @@ from core.boards import (
     SortOrder,
     TieMode,
     Tier,
+    board_tiers,
     check_tiers,
     season_for,
 )
 from core.errors import BadRequest, Conflict, NotFound
+from core.feed import ChangeEvent
 from core.ids import BoardId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
+    BEFORE_EVERY_AT,
     EntryKey,
     Page,
     RankedEntry,
@@ -330,7 +333,7 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.
 
 
 SELECT_LADDER: Final = """
-SELECT season_no, sort_order FROM lb_ladder WHERE board_id = $1 AND season = $2"""
+SELECT season_no, sort_order, tie_mode FROM lb_ladder WHERE board_id = $1 AND season = $2"""
 SELECT_EXTRA_EVENTS: Final = """
 SELECT board_id, season, coalesce(seq, 0) AS seq, player_id, old_score, new_score, old_at, new_at
   FROM lb_event
@@ -377,9 +380,6 @@ SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entr
  ORDER BY sort_score DESC, achieved_at DESC, player_id DESC LIMIT $5"""
 BEFORE_EVERY_KEY: Final = EntryKey(-(2**63), datetime.min.replace(tzinfo=UTC), "")
 """Below every entry's key (scores stay above -2^63): "after" it is the ladder's start."""
-BEFORE_EVERY_AT: Final = datetime.min.replace(tzinfo=UTC)
-"""Before every entry's achieved_at: the key ``(s, BEFORE_EVERY_AT, "")`` has exactly the
-entries with a better score than ``s`` before it (lb_display_before's competition count)."""
 
 # The display counts of sort scores (db/functions/lb_display_before.sql), and how many
 # entries sit at each of some sort scores, counting each only up to its cap.
@@ -408,18 +408,13 @@ def _board(row: asyncpg.Record) -> Board:
         seq=row["seq"],
         created_at=row["created_at"],
         tie_mode=row["tie_mode"],
-        tiers=_tiers(row["tiers"]),
+        tiers=board_tiers(row["tiers"]),
         all_time=row["all_time"],
     )
 
 
 def _resets(raw: str | None) -> ResetSchedule | None:
     return None if raw is None else ResetSchedule(raw)
-
-
-def _tiers(raw: str | list[Any] | None) -> list[Tier] | None:
-    items = json.loads(raw) if isinstance(raw, str) else raw
-    return None if items is None else [Tier.model_validate(t) for t in items]
 
 
 def _shown(
@@ -437,7 +432,7 @@ def _shown(
         }
     return with_display(
         entries, order=SortOrder(row["sort_order"]), total=row["total"],
-        tie_mode=TieMode(row["tie_mode"]), tiers=_tiers(row["tiers"]), before=before,
+        tie_mode=TieMode(row["tie_mode"]), tiers=board_tiers(row["tiers"]), before=before,
         contiguous=contiguous,
     )  # fmt: skip
 
@@ -615,6 +610,48 @@ async def _count_at_scores(
         [str(c + 1) for c in leaving.values()],
     )  # fmt: skip
     return {int(r["s"]): int(r["n"]) for r in rows}
+
+
+async def _display_then(
+    conn: asyncpg.Connection,
+    season_no: int,
+    tie_mode: TieMode,
+    scores: Iterable[int],
+    *,
+    order: SortOrder,
+    extras: Sequence[ChangeEvent],
+    current: Mapping[str, EntryKey],
+    then: Mapping[str, EntryKey | None],
+) -> dict[int, int]:
+    """Each sort score's display count (lb_display_before) as of a read's seq, from the
+    read's snapshot, which also saw ``extras``: ``current`` and ``then`` are the moved
+    players' keys in the snapshot and at the seq. Competition counts are entries before
+    the key ``(s, BEFORE_EVERY_AT, "")``, undone as any count is (:func:`rewind`); dense
+    counts by :func:`rewind_distinct`. Empty for ``ordinal`` (the display rank is the rank).
+    """
+    wanted = sorted(set(scores)) if tie_mode is not TieMode.ORDINAL else []
+    now = await _display_before(conn, season_no, tie_mode, wanted)
+    if not extras or not wanted:
+        return now
+    if tie_mode is TieMode.COMPETITION:
+        keys = {s: EntryKey(s, BEFORE_EVERY_AT, "") for s in wanted}
+        counts, _ = rewind(
+            order=order, count_before_now={keys[s]: now[s] for s in wanted}, total_now=0,
+            extras=extras, current_keys=current,
+        )  # fmt: skip
+        return {s: counts[keys[s]] for s in wanted}
+    then_keys = [k for k in then.values() if k is not None]
+    at_score = await _count_at_scores(conn, season_no, current.values(), then_keys)
+    return {
+        s: rewind_distinct(
+            before_now=now[s],
+            sort_score=s,
+            now_keys=current.values(),
+            then_keys=then_keys,
+            at_score_now=at_score,
+        )
+        for s in wanted
+    }
 
 
 class Store:
@@ -1102,6 +1139,13 @@ class Store:
             probe = sorted({k for k in then.values() if k is not None})
             counted = await _count_before(conn, n, probe)
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+            tie_mode = TieMode(ladder["tie_mode"])
+            moved = {e.player_id for e in extras}
+            display = await _display_then(
+                conn, n, tie_mode, {k.sort_score for k in probe}, order=order, extras=extras,
+                current={p: current[p] for p in moved if p in current},
+                then={p: rewind_key(p, current.get(p), extras, order) for p in moved},
+            )  # fmt: skip
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         counts, total = rewind(
             order=order, count_before_now=before_now, total_now=total_now, extras=extras,
@@ -1113,7 +1157,9 @@ class Store:
                 tickers[p] = Ticker(p, None, None, None, total)
             else:
                 score = -key.sort_score if order is SortOrder.DESC else key.sort_score
-                tickers[p] = Ticker(p, key, counts[key] + 1, score, total)
+                shown = display[key.sort_score] + 1 if key.sort_score in display else None
+                rank = counts[key] + 1
+                tickers[p] = Ticker(p, key, rank, score, total, shown or rank)
         return tickers, total
 
     async def _read_as_of(
@@ -1203,44 +1249,21 @@ class Store:
             else:
                 shown = candidates
             tie_mode = TieMode(ladder["tie_mode"])
-            scores = sorted(
-                {r.key.sort_score for r in (shown[:1] if contiguous else shown)}
-                if tie_mode is not TieMode.ORDINAL else set()
+            display = await _display_then(
+                conn, n, tie_mode, {r.key.sort_score for r in (shown[:1] if contiguous else shown)},
+                order=order, extras=extras, current=current, then=then,
             )  # fmt: skip
-            display_now = await _display_before(conn, n, tie_mode, scores)
-            at_score_now: dict[int, int] = {}
-            if tie_mode is TieMode.DENSE and scores and extras:
-                at_score_now = await _count_at_scores(
-                    conn, n, current.values(), [k for k in then.values() if k is not None]
-                )
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         if contiguous and now_rows:
             first = before_now[now_rows[0].key]
             before_now.update({r.key: first + i for i, r in enumerate(now_rows)})
-        tie_keys = {s: EntryKey(s, BEFORE_EVERY_AT, "") for s in scores}
-        known = {r.key: before_now[r.key] for r in candidates}
-        if tie_mode is TieMode.COMPETITION:
-            known.update({tie_keys[s]: display_now[s] for s in scores})
         counts, total = rewind(
-            order=order, count_before_now=known, total_now=total_now, extras=extras,
-            current_keys=current,
+            order=order, count_before_now={r.key: before_now[r.key] for r in candidates},
+            total_now=total_now, extras=extras, current_keys=current,
         )  # fmt: skip
-        if tie_mode is TieMode.COMPETITION:
-            display = {s: counts[tie_keys[s]] for s in scores}
-        else:
-            display = {
-                s: rewind_distinct(
-                    before_now=display_now[s],
-                    sort_score=s,
-                    now_keys=current.values(),
-                    then_keys=[k for k in then.values() if k is not None],
-                    at_score_now=at_score_now,
-                )
-                for s in scores
-            }
         entries = with_display(
             [r.ranked(counts[r.key] + 1) for r in shown], order=order, total=total,
-            tie_mode=tie_mode, tiers=_tiers(ladder["tiers"]), before=display,
+            tie_mode=tie_mode, tiers=board_tiers(ladder["tiers"]), before=display,
             contiguous=contiguous,
         )  # fmt: skip
         last = shown[-1].key if shown else None

@@ -172,6 +172,11 @@ var InvalidSeasonIdError = class extends BadRequestError {
 __publicField(InvalidSeasonIdError, "code", "invalid_season_id");
 __publicField(InvalidSeasonIdError, "status", 400);
 __publicField(InvalidSeasonIdError, "retryable", false);
+var ReservedSeasonError = class extends BadRequestError {
+};
+__publicField(ReservedSeasonError, "code", "reserved_season");
+__publicField(ReservedSeasonError, "status", 400);
+__publicField(ReservedSeasonError, "retryable", false);
 var InvalidSubmissionIdError = class extends BadRequestError {
 };
 __publicField(InvalidSubmissionIdError, "code", "invalid_submission_id");
@@ -456,6 +461,7 @@ var ERROR_CLASSES = {
   invalid_board_id: InvalidBoardIdError,
   invalid_player_id: InvalidPlayerIdError,
   invalid_season_id: InvalidSeasonIdError,
+  reserved_season: ReservedSeasonError,
   invalid_submission_id: InvalidSubmissionIdError,
   invalid_score: InvalidScoreError,
   score_out_of_range: ScoreOutOfRangeError,
@@ -1574,6 +1580,7 @@ export {
   PayloadTooLargeError,
   RateLimitedError,
   RequestTimeout,
+  ReservedSeasonError,
   RestClient,
   RoleNotAllowedError,
   STALE,
