@@ -14,7 +14,14 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from core.ids import BoardIdField
 
@@ -117,8 +124,12 @@ class BoardSpec(BaseModel):
             raise ValueError(
                 f"min_score must be <= max_score, got {self.min_score} > {self.max_score}"
             )
-        check_tiers(self.tiers)
         return self
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, tiers: list[Tier] | None) -> list[Tier] | None:
+        return check_tiers(tiers)
 
 
 class Board(BoardSpec):

@@ -18,7 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    field_validator,
 )
 
 from core.boards import (
@@ -189,10 +189,10 @@ class ConfigureBoard(_Body):
         default=None, description="The new tiers, best first (`null` clears them)."
     )
 
-    @model_validator(mode="after")
-    def _tiers_ordered(self) -> ConfigureBoard:
-        check_tiers(self.tiers)
-        return self
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, tiers: list[Tier] | None) -> list[Tier] | None:
+        return check_tiers(tiers)
 
 
 class RollSeason(_Body):

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast.worker import CONSUMER, Broadcaster
-from core.boards import BoardSpec, SortOrder, UpdatePolicy
+from core.boards import BoardSpec, SortOrder, TieMode, Tier, UpdatePolicy, tier_for
 from core.ids import ConnectionId
 from core.ports import Sender
-from core.ranking import ScoreInput
+from core.ranking import ScoreInput, percentile
 from core.settings import Settings
 from leaderboard_client import LeaderboardClient
 from runtime.app import LocalRuntime
@@ -27,6 +27,7 @@ from tests.runtime.gateway_support import token
 
 _boards = itertools.count()
 PLAYERS = [f"u{i}" for i in range(10)]
+TIERS = [Tier(name="Gold", top_percent=20), Tier(name="Silver", top_percent=50)]
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +50,26 @@ async def shared_runtime(pg_server: Any, template_db: str) -> AsyncIterator[Loca
         await admin.close()
 
 
-def _expected_me(rows: list[tuple[str, int]], player: str) -> dict[str, Any] | None:
+def _display(rows: list[tuple[str, int]], mode: TieMode) -> list[int]:
+    """The display ranks of a ladder in rank order, by the tie rule's definition."""
+    scores = [s for _, s in rows]
+    if mode is TieMode.ORDINAL:
+        return list(range(1, len(rows) + 1))
+    if mode is TieMode.COMPETITION:
+        return [scores.index(s) + 1 for s in scores]
+    return [len(set(scores[: scores.index(s)])) + 1 for s in scores]
+
+
+def _expected_me(
+    rows: list[tuple[str, int]], player: str, mode: TieMode = TieMode.ORDINAL
+) -> dict[str, Any] | None:
+    shown = _display(rows, mode)
     for i, (p, s) in enumerate(rows):
         if p == player:
-            return {"player": p, "score": s, "rank": i + 1}
+            me = {"player": p, "score": s, "rank": i + 1, "display_rank": shown[i],
+                  "percentile": percentile(i + 1, len(rows))}  # fmt: skip
+            tier = tier_for(i + 1, len(rows), TIERS)
+            return me if tier is None else {**me, "tier": tier}
     return None
 
 
@@ -60,6 +77,7 @@ def _expected_me(rows: list[tuple[str, int]], player: str) -> dict[str, Any] | N
 @given(
     order=st.sampled_from(["desc", "asc"]),
     policy=st.sampled_from(["best", "latest", "increment"]),
+    mode=st.sampled_from(list(TieMode)),
     ops=st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(0, 6)), min_size=1, max_size=30),
     pauses=st.lists(st.booleans(), min_size=30, max_size=30),
 )
@@ -67,14 +85,17 @@ async def test_every_subscriber_converges_to_the_truth(
     shared_runtime: LocalRuntime,
     order: str,
     policy: str,
+    mode: TieMode,
     ops: list[tuple[str, int]],
     pauses: list[bool],
 ) -> None:
-    """After random submits, every me/top/around subscriber's last frame equals brute force."""
+    """After random submits, every me/top/around subscriber's last frame equals brute force:
+    ranks, display ranks by the board's tie mode, percentiles and tiers."""
     rt = shared_runtime
     board = f"prop{next(_boards)}"
     await rt.store.create_board(BoardSpec(id=board, order=SortOrder(order),
-                                          policy=UpdatePolicy(policy), max_score=10**6))  # fmt: skip
+                                          policy=UpdatePolicy(policy), max_score=10**6,
+                                          tie_mode=mode, tiers=TIERS))  # fmt: skip
     await rt.store.submit(board, [ScoreInput(PLAYERS[0], 1)])
     async with watcher(rt, None, role="spectator") as spectator, \
             watcher(rt, PLAYERS[1]) as p1, watcher(rt, PLAYERS[2]) as p2:  # fmt: skip
@@ -97,11 +118,17 @@ async def test_every_subscriber_converges_to_the_truth(
             range(1, min(5, len(rows)) + 1)
         )
         assert spectator.last(top)["total"] == len(rows)
+        assert [e["display_rank"] for e in spectator.last(top)["entries"]] == _display(rows, mode)[
+            :5
+        ]
         i = [p for p, _ in rows].index(PLAYERS[0])
         window = rows[max(0, i - 2) : i + 3]
         assert [(e["player"], e["score"]) for e in spectator.last(around)["entries"]] == window
+        assert [e["display_rank"] for e in spectator.last(around)["entries"]] == _display(
+            rows, mode
+        )[max(0, i - 2) : i + 3]
         for w, view, player in ((p1, me1, PLAYERS[1]), (p2, me2, PLAYERS[2])):
-            assert w.last(view).get("me") == _expected_me(rows, player)
+            assert w.last(view).get("me") == _expected_me(rows, player, mode)
             assert w.last(view)["total"] == len(rows)
         for w in (spectator, p1, p2):
             w.assert_ordered()
@@ -152,8 +179,10 @@ async def test_a_broadcaster_killed_mid_batch_loses_nothing(
             fresh = Broadcaster(svc)
             await fresh.drain("arena")
             await asyncio.sleep(0.2)
-            assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3}
-            assert wb.last(vb)["me"] == {"player": "b", "score": 5, "rank": 1}
+            assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3, "display_rank": 3,
+                                         "percentile": percentile(3, 3)}  # fmt: skip
+            assert wb.last(vb)["me"] == {"player": "b", "score": 5, "rank": 1, "display_rank": 1,
+                                         "percentile": 100.0}  # fmt: skip
             assert [e["player"] for e in ws.last(vt)["entries"]] == ["b", "c", "a"]
             for w in (wa, wb, ws):
                 seqs = [f["seq"] for f in next(iter(w.frames.values()))]

@@ -73,7 +73,8 @@ async def test_reconnecting_gets_a_new_connection_that_sees_earlier_scores(
     async with open_ws(runtime.ws_url, tok) as ws:
         second = {c.connection_id for c in runtime.sender}
         snap = await ask(ws, {"action": "subscribe", "board": "arena", "view": "me"})
-        assert snap["me"] == {"player": "alice", "score": 42, "rank": 1}
+        assert snap["me"] == {"player": "alice", "score": 42, "rank": 1, "display_rank": 1,
+                              "percentile": 100.0}  # fmt: skip
     assert len(first) == len(second) == 1 and first != second
 
 
