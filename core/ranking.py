@@ -239,5 +239,9 @@ class Page(BaseModel):
     total: int
     as_of_seq: int
     next_after: EntryKey | None = None
+    first_key: EntryKey | None = None
+    """The keys of the first and last entries shown (around and window reads), where the
+    pages before and after them start."""
+    last_key: EntryKey | None = None
     resets: ResetSchedule | None = None
     """As :attr:`Standing.resets`."""

@@ -354,6 +354,10 @@ COUNT_BEFORE_MANY: Final = """
 SELECT i, before
   FROM lb_count_before_many($1, $2::text[]::bigint[], $3::text[]::timestamptz[], $4::text[])"""
 FEW_KEYS: Final = 16
+SELECT_EVENT_AT: Final = "SELECT EXISTS (SELECT 1 FROM lb_event WHERE board_id = $1 AND seq = $2)"
+PINNED_EVENTS_MAX: Final = 5000
+"""A paging cursor is honoured while at most this many changes of its ladder followed its
+seq: each is undone on every page read (db/RANKING.md, "The change feed")."""
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 
 # Reads exactly as of a seq (Store._read_as_of): the ladder and its seq, then entries in
@@ -466,12 +470,15 @@ class _Window:
     """Which entries a read shows: the top ``limit`` after ``after``; ``player`` and ``k``
     on each side; or exactly ``players``."""
 
-    kind: str  # "top" | "around" | "players"
+    kind: str  # "top" | "before" | "around" | "players"
     limit: int = 0
-    after: EntryKey | None = None
+    after: EntryKey | None = None  # "top": strictly after it; "before": strictly before it
     player: str | None = None
     k: int = 0
     players: tuple[str, ...] = ()
+    pinned: bool = False
+    """Read exactly as of the given seq or not at all (a paging cursor's own seq): refused
+    as expired when its changes since are no longer kept or too many to undo."""
 
 
 @dataclass(frozen=True)
@@ -484,6 +491,7 @@ class _AsOf:
     entries: list[RankedEntry]
     found: bool
     last_key: EntryKey | None = None
+    first_key: EntryKey | None = None
     resets: ResetSchedule | None = None
 
 
@@ -495,6 +503,12 @@ def _entry(item: dict[str, Any]) -> RankedEntry:
         achieved_at=datetime.fromisoformat(item["achieved_at"]),
         updates=item["updates"],
         metadata=item["metadata"],
+    )
+
+
+def _key_of(item: dict[str, Any]) -> EntryKey:
+    return EntryKey(
+        item["sort_score"], datetime.fromisoformat(item["achieved_at"]), item["player_id"]
     )
 
 
@@ -577,6 +591,20 @@ async def _count_before(
         [k.player_id for k in keys],
     )
     return rows
+
+
+async def _check_rewindable(conn: asyncpg.Connection, bid: BoardId, seq: int) -> None:
+    """A read pinned at ``seq`` can undo every later change only while the event right
+    after it is kept (the feed is pruned oldest first, so then every later one is too)."""
+    if not await conn.fetchval(SELECT_EVENT_AT, bid, seq + 1):
+        raise _expired(f"the changes since its seq {seq} are no longer kept")
+
+
+def _expired(why: str) -> BadRequest:
+    return BadRequest(
+        f"invalid cursor: expired ({why}); read the player's window again for a fresh one",
+        code="invalid_cursor",
+    )
 
 
 async def _display_before(
@@ -1055,7 +1083,8 @@ class Store:
                 )
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
-                as_of_seq=exact.seq, resets=exact.resets,
+                as_of_seq=exact.seq, resets=exact.resets, first_key=exact.first_key,
+                last_key=exact.last_key,
             )  # fmt: skip
         if not row["found"]:
             raise NotFound(
@@ -1067,6 +1096,40 @@ class Store:
             board_id=bid, season=row["season"],
             entries=_shown(row, [_entry(i) for i in items], items, contiguous=True),
             total=row["total"], as_of_seq=row["seq"], resets=row["resets"],
+            first_key=_key_of(items[0]) if items else None,
+            last_key=_key_of(items[-1]) if items else None,
+        )  # fmt: skip
+
+    async def fetch_window(
+        self,
+        board: str,
+        *,
+        season: str,
+        key: EntryKey,
+        before: bool,
+        limit: int,
+        as_of: int,
+        replica: bool = False,
+    ) -> Page:
+        """The ``limit`` entries strictly before (or after) ``key`` in rank order, exactly as
+        of seq ``as_of``, however many writes came since: pages read at one seq never skip
+        or repeat an entry, whichever way they go. Refused (``invalid_cursor``) once the
+        changes since ``as_of`` are no longer kept or too many to undo."""
+        bid, sid = board_id(board), season_id(season)
+        if not 1 <= limit <= self.settings.page_max:
+            raise BadRequest(
+                f"limit must be within [1, {self.settings.page_max}], got {limit}",
+                code="invalid_limit",
+            )
+        pool = self.read_pool if replica else self.pool
+        window = _Window("before" if before else "top", limit=limit, after=key, pinned=True)
+        exact = await self._read_as_of(pool, bid, sid, window, as_of)
+        if exact is None:
+            raise await self._missing(bid, sid)
+        return Page(
+            board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
+            as_of_seq=exact.seq, resets=exact.resets, first_key=exact.first_key,
+            last_key=exact.last_key,
         )  # fmt: skip
 
     async def fetch_players(
@@ -1188,7 +1251,11 @@ class Store:
                 return None
             n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
             seq = int(ladder["seq"]) if as_of is None else min(as_of, int(ladder["seq"]))
+            if window.pinned and seq < int(ladder["seq"]):
+                await _check_rewindable(conn, bid, seq)
             extras = [event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, seq)]
+            if window.pinned and len(extras) > PINNED_EVENTS_MAX:
+                raise _expired(f"{len(extras)} changes since its seq {seq}")
             moved = {e.player_id for e in extras}
             wanted = moved | set(window.players) | ({window.player} if window.player else set())
             rows = {
@@ -1211,6 +1278,15 @@ class Store:
                 now_rows = [_Row.of(r) for r in await conn.fetch(
                     SELECT_ROWS_AFTER, n, *after, window.limit + len(moved))]  # fmt: skip
                 moved_in = [then_row(p, k) for p, k in then.items() if k is not None and k > after]
+            elif window.kind == "before":
+                assert window.after is not None
+                ahead = await conn.fetch(
+                    SELECT_ROWS_BEFORE, n, *window.after, window.limit + len(moved)
+                )
+                now_rows = [_Row.of(r) for r in reversed(ahead)]
+                moved_in = [
+                    then_row(p, k) for p, k in then.items() if k is not None and k < window.after
+                ]
             elif window.kind == "around":
                 assert window.player is not None
                 me = rows.get(window.player)
@@ -1243,6 +1319,8 @@ class Store:
             candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
             if window.kind == "top":
                 shown = candidates[: window.limit]
+            elif window.kind == "before":
+                shown = candidates[-window.limit :] if window.limit else []
             elif window.kind == "around":
                 at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
                 shown = candidates[max(0, at - window.k) : at + window.k + 1]
@@ -1269,6 +1347,7 @@ class Store:
         last = shown[-1].key if shown else None
         return _AsOf(
             ladder["season"], seq, total, entries, found=True, last_key=last,
+            first_key=shown[0].key if shown else None,
             resets=_resets(ladder["resets"]),
         )  # fmt: skip
 

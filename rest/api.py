@@ -232,15 +232,47 @@ async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerSt
 
 
 async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPage:
-    page = await at_least(
-        p.min_seq,
-        lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
-        lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
-        _seq,
-    )
+    """A player's window, or with a cursor the page above or below an earlier one, read at
+    that page's seq; either carries cursors both ways from its first and last entries."""
+    if p.cursor is None:
+        page = await at_least(
+            p.min_seq,
+            lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
+            lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
+            _seq,
+        )
+    else:
+        at = svc.cursors.decode(p.cursor)
+        if at.as_of is None or at.board != p.board or (p.season or at.season) != at.season:
+            raise BadRequest(
+                f"this cursor pages board {at.board!r} season {at.season!r}"
+                f"{'' if at.as_of is not None else ' from the top'}, got an around page of "
+                f"board {p.board!r} season {p.season!r}",
+                code="cursor_mismatch",
+            )
+        season, key, before, limit, as_of = at.season, at.after, at.before, max(1, p.k), at.as_of
+        # the replica answers once it has replayed the cursor's seq (else the primary does)
+        page = await at_least(
+            as_of,
+            lambda: svc.reads.fetch_window(
+                p.board, season=season, key=key, before=before, limit=limit, as_of=as_of
+            ),
+            lambda: svc.store.fetch_window(
+                p.board, season=season, key=key, before=before, limit=limit, as_of=as_of
+            ),
+            _seq,
+        )
+    prev_cursor = next_cursor = None
+    if page.entries and page.first_key is not None and page.entries[0].rank > 1:
+        prev_cursor = svc.cursors.encode(CursorPosition(
+            p.board, page.season, page.first_key, before=True, as_of=page.as_of_seq))  # fmt: skip
+    if page.entries and page.last_key is not None and page.entries[-1].rank < page.total:
+        next_cursor = svc.cursors.encode(CursorPosition(
+            p.board, page.season, page.last_key, as_of=page.as_of_seq))  # fmt: skip
     return AroundPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
         player=p.player, entries=_entries(page), next_reset_at=_next_reset(page.resets),
+        prev_cursor=prev_cursor, next_cursor=next_cursor,
     )  # fmt: skip
 
 

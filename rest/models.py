@@ -148,7 +148,15 @@ class PlayerParams(SeasonParams):
 
 
 class AroundParams(PlayerParams):
-    k: int = Field(default=5, ge=0, le=AROUND_MAX, description="Entries on each side.")
+    k: int = Field(
+        default=5, ge=0, le=AROUND_MAX,
+        description="Entries on each side; with `cursor`, the entries of the page (at least 1).",
+    )  # fmt: skip
+    cursor: Annotated[str, StringConstraints(max_length=CURSOR_MAX_CHARS)] | None = Field(
+        default=None,
+        description="The `prev_cursor` (entries above) or `next_cursor` (entries below) of an "
+        "earlier around page: the page is read at that page's `as_of_seq`.",
+    )
 
 
 class FriendsParams(SeasonParams):
@@ -380,6 +388,16 @@ class PlayerStanding(_Snapshot):
 class AroundPage(_Snapshot):
     player: str
     entries: list[Entry]
+    prev_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the entries above these, at this `as_of_seq`; "
+        "null at the top.",
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the entries below these, at this `as_of_seq`; "
+        "null at the bottom.",
+    )
 
 
 class FriendsPage(_Snapshot):

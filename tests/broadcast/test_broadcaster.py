@@ -61,14 +61,15 @@ def _display(rows: list[tuple[str, int]], mode: TieMode) -> list[int]:
 
 
 def _expected_me(
-    rows: list[tuple[str, int]], player: str, mode: TieMode = TieMode.ORDINAL
-) -> dict[str, Any] | None:
+    rows: list[tuple[str, int]], player: str, mode: TieMode = TieMode.ORDINAL,
+    tiers: list[Tier] | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
     shown = _display(rows, mode)
     for i, (p, s) in enumerate(rows):
         if p == player:
             me = {"player": p, "score": s, "rank": i + 1, "display_rank": shown[i],
                   "percentile": percentile(i + 1, len(rows))}  # fmt: skip
-            tier = tier_for(i + 1, len(rows), TIERS)
+            tier = tier_for(i + 1, len(rows), tiers)
             return me if tier is None else {**me, "tier": tier}
     return None
 
@@ -128,7 +129,7 @@ async def test_every_subscriber_converges_to_the_truth(
             rows, mode
         )[max(0, i - 2) : i + 3]
         for w, view, player in ((p1, me1, PLAYERS[1]), (p2, me2, PLAYERS[2])):
-            assert w.last(view).get("me") == _expected_me(rows, player, mode)
+            assert w.last(view).get("me") == _expected_me(rows, player, mode, TIERS)
             assert w.last(view)["total"] == len(rows)
         for w in (spectator, p1, p2):
             w.assert_ordered()

@@ -222,6 +222,18 @@ export interface components {
             player: string;
             /** Entries */
             entries: components["schemas"]["Entry"][];
+            /**
+             * Prev Cursor
+             * @description Pass as `cursor` for the entries above these, at this `as_of_seq`; null at the top.
+             * @default null
+             */
+            prev_cursor: string | null;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the entries below these, at this `as_of_seq`; null at the bottom.
+             * @default null
+             */
+            next_cursor: string | null;
         };
         /**
          * BoardDetail
@@ -1456,8 +1468,10 @@ export interface operations {
                 season?: string;
                 /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
                 min_seq?: number;
-                /** @description Entries on each side. */
+                /** @description Entries on each side; with `cursor`, the entries of the page (at least 1). */
                 k?: number;
+                /** @description The `prev_cursor` (entries above) or `next_cursor` (entries below) of an earlier around page: the page is read at that page's `as_of_seq`. */
+                cursor?: string;
             };
             header?: {
                 /** @description An ETag of an earlier answer: 304 when it still matches. */
