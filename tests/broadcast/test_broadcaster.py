@@ -321,3 +321,30 @@ async def test_many_boards_changing_at_once_all_get_their_pushes(runtime: LocalR
             await quiesce(rt, b)
         for w, v, b in zip(watchers, views, boards, strict=True):
             assert [e["player"] for e in w.last(v)["entries"]] == [f"lead-{b}"]
+
+
+async def test_the_all_time_ladder_is_pushed_like_a_season(runtime: LocalRuntime) -> None:
+    """A top view of season ``all-time`` gets pushes of lifetime bests across a roll, and a
+    ticker on it follows the player's lifetime rank, while the new season starts empty."""
+    rt = runtime
+    await rt.store.create_board(BoardSpec(id="lifelong", all_time=True))
+    await rt.store.submit("lifelong", [ScoreInput("u1", 50), ScoreInput("u2", 40)])
+    async with watcher(rt, None, role="spectator") as ws, watcher(rt, "u2") as w2:
+        top = await ws.subscribe({"board": "lifelong", "view": "top", "n": 5,
+                                  "season": "all-time"})  # fmt: skip
+        me = await w2.subscribe({"board": "lifelong", "view": "me", "season": "all-time"})
+        ws.listen()
+        w2.listen()
+        await rt.store.roll_season("lifelong")
+        await rt.store.submit("lifelong", [ScoreInput("u3", 45), ScoreInput("u1", 10)])
+        await rt.store.submit("lifelong", [ScoreInput("u2", 60)])
+        await quiesce(rt, "lifelong")
+        entries = [(e["player"], e["score"], e["rank"]) for e in ws.last(top)["entries"]]
+        assert entries == [("u2", 60, 1), ("u1", 50, 2), ("u3", 45, 3)]
+        assert ws.last(top)["season"] == "all-time" and ws.last(top)["total"] == 3
+        assert w2.last(me)["me"]["rank"] == 1 and w2.last(me)["me"]["score"] == 60
+        season = await rt.store.fetch_top("lifelong", limit=5)
+        assert [(e.player_id, e.score) for e in season.entries] == [
+            ("u2", 60), ("u3", 45), ("u1", 10)]  # fmt: skip
+        ws.assert_ordered()
+        w2.assert_ordered()
