@@ -138,9 +138,7 @@ async def _submit(event: WebSocketEvent, svc: Services) -> str:
     return AckFrame(
         request_id=msg.request_id, board=msg.board, submission_id=msg.submission_id,
         seq=results[0].seq or 0, results=[
-            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
-                      improved=r.improved, replayed=r.replayed)
-            for r in results
+            AckResult.of(r) for r in results
         ],
     ).dump()  # fmt: skip
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, Valid
 from core.boards import SCORE_MAX, SCORE_MIN, Tier, tier_for
 from core.errors import BadRequest, LeaderboardError, PayloadTooLarge
 from core.ids import BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
-from core.ranking import RankedEntry, percentile
+from core.ranking import RankedEntry, SubmitResult, percentile
 from core.views import Ticker
 
 ACTIONS: Final = ("submit", "subscribe", "unsubscribe")
@@ -218,6 +218,23 @@ class AckResult(BaseModel):
     total: int | None
     improved: bool
     replayed: bool = False
+    percentile: float | None = Field(
+        default=None,
+        description="The share of the ladder at or below `rank`, in percent (4 decimals); "
+        "absent without a rank.",
+    )
+
+    @classmethod
+    def of(cls, result: SubmitResult) -> AckResult:
+        """A submit's result for one player as an ack reports it."""
+        shown = (
+            None if result.rank is None or not result.total
+            else percentile(result.rank, result.total)
+        )  # fmt: skip
+        return cls(
+            player=result.player_id, score=result.score, rank=result.rank, total=result.total,
+            improved=result.improved, replayed=result.replayed, percentile=shown,
+        )  # fmt: skip
 
 
 class AckFrame(_Frame):

@@ -341,9 +341,7 @@ async def submit_scores(
     return ScoresAck(
         board=p.board, submission_id=body.submission_id, seq=results[0].seq or 0,
         results=[
-            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
-                      improved=r.improved, replayed=r.replayed)
-            for r in results
+            AckResult.of(r) for r in results
         ],
     )  # fmt: skip
 

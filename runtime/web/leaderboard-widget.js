@@ -691,7 +691,8 @@ var Ack = class _Ack {
       rank: r.rank,
       total: r.total,
       improved: Boolean(r.improved),
-      replayed: Boolean(r.replayed)
+      replayed: Boolean(r.replayed),
+      ...r.percentile != null ? { percentile: r.percentile } : {}
     }));
     return new _Ack(frame.board, frame.submission_id ?? null, results);
   }

@@ -126,7 +126,7 @@ async def test_submit_is_acked_after_commit_with_rank_and_total(services: Servic
     assert ack["type"] == "ack" and ack["request_id"] == "r1"
     assert ack["results"] == [
         {"player": "alice", "score": 900, "rank": 1, "total": 2, "improved": True,
-         "replayed": False}
+         "replayed": False, "percentile": 100.0}
     ]  # fmt: skip
     standing = await services.store.fetch_standing("arena", "alice")
     assert (standing.entry.score, standing.entry.rank) == (900, 1)

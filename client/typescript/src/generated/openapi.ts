@@ -196,6 +196,12 @@ export interface components {
              * @default false
              */
             replayed: boolean;
+            /**
+             * Percentile
+             * @description The share of the ladder at or below `rank`, in percent (4 decimals); absent without a rank.
+             * @default null
+             */
+            percentile: number | null;
         };
         /** AroundPage */
         AroundPage: {

@@ -166,6 +166,10 @@ export interface AckResult {
   total?: number;
   improved: boolean;
   replayed: boolean;
+  /**
+   * The share of the ladder at or below `rank`, in percent (4 decimals); absent without a rank.
+   */
+  percentile?: number;
 }
 export interface ErrorFrame {
   type: "error";
