@@ -39,9 +39,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import asyncpg
 import pydantic_core
 
 from broadcast.fanout import DEFAULT_SHARD_THRESHOLD, ShardingSender, frames_of
@@ -49,6 +48,7 @@ from core.boards import SortOrder, TieMode, Tier, board_tiers
 from core.conflation import Defer, Rebase, Send, ViewState, decide, needs_round
 from core.feed import ChangeEvent
 from core.ids import ConnectionId
+from core.moderation import is_erased
 from core.protocol import UpdateFrame, ViewEntry, ticker_entry, view_entry
 from core.views import (
     ShiftIndex,
@@ -63,6 +63,9 @@ from db.compaction import compact, vacuum_deltas
 from db.connections import Subscription
 from db.errors import translated
 from db.services import Services
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("leaderboard.broadcast")
 
@@ -498,7 +501,7 @@ class Broadcaster:
             by_season[e.season].append(e)
         out: dict[str, Ticker] = {}
         reread: dict[str, list[Subscription]] = defaultdict(list)
-        indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str]]] = {}
+        indexes: dict[tuple[str, int], tuple[ShiftIndex, set[str], bool]] = {}
         for sub in subs:
             if sub.kind != "me" or not needs_round(sub.state, upto):
                 continue
@@ -507,10 +510,13 @@ class Broadcaster:
                 moves = net_moves(
                     [e for e in by_season.get(sub.season, []) if e.seq > as_of], order
                 )
-                indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves))
-            index, movers = indexes[(sub.season, as_of)]
+                # an erased player's events name a pseudonym, whose key does not order
+                # like the real one among exact ties: re-read rather than derive
+                erased = any(is_erased(p) for p in moves)
+                indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves), erased)
+            index, movers, erased = indexes[(sub.season, as_of)]
             if (
-                base is None or base.key is None or sub.player_id in movers
+                base is None or base.key is None or erased or sub.player_id in movers
                 or (tie_mode is not TieMode.ORDINAL and base.display_rank is None)
                 or (tie_mode is TieMode.DENSE and not dense_display_holds(index, base.key))
             ):  # fmt: skip

@@ -34,10 +34,16 @@ from pydantic.json_schema import models_json_schema
 from core.errors import CODES, LeaderboardError
 from core.protocol import (
     AckFrame,
+    AuditMessage,
+    BanMessage,
+    ErasePlayerMessage,
     ErrorFrame,
+    ModeratedFrame,
+    RemoveEntryMessage,
     SnapshotFrame,
     SubmitMessage,
     SubscribeMessage,
+    UnbanMessage,
     UnsubscribedFrame,
     UnsubscribeMessage,
     UpdateFrame,
@@ -55,15 +61,30 @@ CLIENT_MESSAGES: Final[tuple[tuple[str, type[BaseModel], str], ...]] = (
     ("submit", SubmitMessage, "Submit one score, or a batch of scores (server role)."),
     ("subscribe", SubscribeMessage, "Follow a view: `top` n, `around` a player, or `me`."),
     ("unsubscribe", UnsubscribeMessage, "Stop following a view of this connection."),
+    ("remove_entry", RemoveEntryMessage, "Remove a player's entry from a ladder (admin)."),
+    ("ban", BanMessage, "Ban a player on a board, or on every board (admin)."),
+    ("unban", UnbanMessage, "Lift a player's ban on a board, or on every board (admin)."),
+    ("erase_player", ErasePlayerMessage, "Erase a player everywhere (admin)."),
+    ("audit", AuditMessage, "A page of the moderation audit log, newest first (admin)."),
 )
 SERVER_FRAMES: Final[tuple[tuple[str, type[BaseModel], str], ...]] = (
     ("ack", AckFrame, "The reply to a submit, sent after its transaction committed."),
     ("snapshot", SnapshotFrame, "A view's full state: the reply to subscribe, and a resync."),
     ("update", UpdateFrame, "A view's new full state; `prev_seq` lets the client see a gap."),
     ("unsubscribed", UnsubscribedFrame, "The reply to unsubscribe."),
+    ("moderated", ModeratedFrame, "The reply to a moderation action, after its commit."),
     ("error", ErrorFrame, "An error; the connection stays open."),
 )
-REPLIES: Final = {"submit": "ack", "subscribe": "snapshot", "unsubscribe": "unsubscribed"}
+REPLIES: Final = {
+    "submit": "ack",
+    "subscribe": "snapshot",
+    "unsubscribe": "unsubscribed",
+    "remove_entry": "moderated",
+    "ban": "moderated",
+    "unban": "moderated",
+    "erase_player": "moderated",
+    "audit": "moderated",
+}
 
 
 class ErrorBody(BaseModel):

@@ -30,6 +30,7 @@ def _entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 on_connect = on_disconnect = on_submit = on_subscribe = on_unsubscribe = on_default = _entry
+on_moderate = _entry
 
 
 def expire_connections(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -19,19 +19,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connect.events import WebSocketEvent
-from core.auth import Principal, check_submit_for, submission_scope
+from core.auth import Principal, Role, check_submit_for, require_role, submission_scope
 from core.boards import ResetSchedule, next_reset_at
 from core.conflation import ViewState
 from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError, PayloadTooLarge
 from core.ids import PlayerId, SubmissionId
+from core.moderation import audit_page, ban_state, erasure_report, removed_entry
 from core.protocol import (
     ACTIONS,
     AckFrame,
     AckResult,
+    AuditMessage,
+    BanMessage,
+    ErasePlayerMessage,
     ErrorFrame,
+    ModeratedFrame,
+    RemoveEntryMessage,
     SnapshotFrame,
     SubmitMessage,
     SubscribeMessage,
+    UnbanMessage,
     UnsubscribedFrame,
     UnsubscribeMessage,
     parse_client_message,
@@ -45,6 +52,7 @@ from core.throttle import FailureLog
 from core.views import view_digest
 from db.connections import Subscription
 from db.errors import as_service_error
+from db.moderation import Moderation
 from db.services import Services
 
 log = logging.getLogger("leaderboard.connect")
@@ -249,6 +257,39 @@ async def _unsubscribe(event: WebSocketEvent, svc: Services) -> str:
     return UnsubscribedFrame(request_id=msg.request_id, view_id=msg.view_id).dump()
 
 
+async def _moderate(event: WebSocketEvent, svc: Services) -> str:
+    """An admin's moderation action (docs/moderation.md): the REST route's answer, in a
+    ``moderated`` frame sent after the commit."""
+    msg = parse_client_message(event.body, max_bytes=svc.settings.max_message_bytes)
+    principal = event.principal()
+    require_role(principal, Role.ADMIN)
+    mod, actor = Moderation(svc.store.pool), principal.subject
+    if isinstance(msg, RemoveEntryMessage):
+        removal = await mod.remove_entry(
+            msg.board, msg.player, season=msg.season, actor=actor, reason=msg.reason
+        )
+        result: Any = removed_entry(removal)
+    elif isinstance(msg, BanMessage):
+        change = await mod.ban(msg.player, board=msg.board, actor=actor, reason=msg.reason)
+        result = ban_state(change, banned=True)
+    elif isinstance(msg, UnbanMessage):
+        change = await mod.unban(msg.player, board=msg.board, actor=actor, reason=msg.reason)
+        result = ban_state(change, banned=False)
+    elif isinstance(msg, ErasePlayerMessage):
+        result = erasure_report(
+            msg.player, await mod.erase(msg.player, actor=actor, reason=msg.reason)
+        )
+    elif isinstance(msg, AuditMessage):
+        before = int(msg.cursor) if msg.cursor is not None else None
+        records = await mod.audit(
+            player=msg.player, board=msg.board, before=before, limit=msg.limit
+        )
+        result = audit_page(records, limit=msg.limit)
+    else:
+        raise BadRequest(f"route {event.route_key} got action {msg.action!r}", code="wrong_route")
+    return ModeratedFrame(request_id=msg.request_id, action=msg.action, result=result).dump()
+
+
 async def _default(event: WebSocketEvent, svc: Services) -> str:
     """Messages that are not JSON or name no known action: a typed error listing the actions.
     A binary frame (API Gateway hands it over base64-encoded) is named as such."""
@@ -278,6 +319,11 @@ async def on_unsubscribe(event: WebSocketEvent, svc: Services) -> dict[str, Any]
     return await _guarded(event, svc, _unsubscribe(event, svc))
 
 
+async def on_moderate(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
+    """An admin's remove_entry, ban, unban, erase_player or audit, answered after commit."""
+    return await _guarded(event, svc, _moderate(event, svc))
+
+
 async def on_default(event: WebSocketEvent, svc: Services) -> dict[str, Any]:
     return await _guarded(event, svc, _default(event, svc))
 
@@ -288,6 +334,11 @@ ROUTE_TABLE = {
     "submit": on_submit,
     "subscribe": on_subscribe,
     "unsubscribe": on_unsubscribe,
+    "remove_entry": on_moderate,
+    "ban": on_moderate,
+    "unban": on_moderate,
+    "erase_player": on_moderate,
+    "audit": on_moderate,
     "$default": on_default,
 }
 

@@ -72,7 +72,7 @@ CONNECT_ROLES: Final = frozenset(Role)
 class Principal(BaseModel):
     """An authenticated caller: the token's subject, their player id if any, and one role."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     subject: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     player_id: Annotated[PlayerId, StringConstraints(pattern=PLAYER_PATTERN)] | None = None

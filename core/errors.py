@@ -190,7 +190,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("invalid_number", BadRequest, "The JSON holds NaN or Infinity; scores are integers."),
     ErrorCode("not_an_object", BadRequest, "The message is JSON but not an object."),
     ErrorCode("missing_action", BadRequest, "The message has no `action`."),
-    ErrorCode("unknown_action", BadRequest, "The `action` is not submit, subscribe or unsubscribe."),
+    ErrorCode("unknown_action", BadRequest, "The `action` is not one the WebSocket API serves (submit, subscribe, unsubscribe, or an admin's remove_entry, ban, unban, erase_player, audit)."),
     ErrorCode("invalid_message", BadRequest, "A field is missing, of the wrong type or out of range; the message names it."),
     ErrorCode("wrong_route", BadRequest, "A message reached a route for another action (API Gateway routing)."),
     ErrorCode("bad_event", BadRequest, "The function got an event that is not API Gateway's."),
@@ -243,6 +243,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("role_not_allowed", Forbidden, "The token's role may not do this."),
     ErrorCode("not_your_player", Forbidden, "A player token submits for another player."),
     ErrorCode("batch_not_allowed", Forbidden, "Only a server token may submit batches."),
+    ErrorCode("player_banned", Forbidden, "A player of the submit is banned on the board (or on every board); not retryable until an admin lifts the ban."),
     # --- what is not there (404, 405)
     ErrorCode("not_found", NotFound, "Not found."),
     ErrorCode("unknown_board", NotFound, "No board has this id."),

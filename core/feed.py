@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ChangeEvent(BaseModel):
-    """An entry moved: it was inserted (``old_*`` is None) or its score/time changed."""
+    """An entry moved: it was inserted (``old_*`` is None), its score/time changed, or it
+    was removed (``new_*`` is None: docs/moderation.md)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -21,6 +22,6 @@ class ChangeEvent(BaseModel):
     seq: int
     player_id: str
     old_score: int | None
-    new_score: int
+    new_score: int | None
     old_at: datetime | None
-    new_at: datetime
+    new_at: datetime | None

@@ -13,14 +13,25 @@ Client messages are JSON objects with an ``action`` (API Gateway routes on
                  {"action": "subscribe", "board": "arena", "view": "me"}
     unsubscribe  {"action": "unsubscribe", "view_id": "top:arena:s1:10"}
 
-Server frames carry a ``type``: ``ack``, ``snapshot``, ``update``, ``unsubscribed`` or
-``error``. Every ``snapshot`` and ``update`` carries ``seq``: the board sequence number the
+Admin tokens also moderate (docs/moderation.md), with the REST routes' names and answers:
+
+    remove_entry {"action": "remove_entry", "board": "arena", "player": "mallory",
+                  "season": "s1"?, "reason": "..."?}
+    ban, unban   {"action": "ban", "player": "mallory", "board": "arena"?, "reason": "..."?}
+                 (no board: every board)
+    erase_player {"action": "erase_player", "player": "mallory", "reason": "..."?}
+    audit        {"action": "audit", "player": "mallory"?, "board": "arena"?, "limit": 50?,
+                  "cursor": "..."?}
+
+Server frames carry a ``type``: ``ack``, ``snapshot``, ``update``, ``unsubscribed``,
+``moderated`` or ``error``. Every ``snapshot`` and ``update`` carries ``seq``: the board sequence number the
 state reflects. Scores are strict 64-bit integers: floats, NaN, Infinity, booleans and
 out-of-range integers are refused with an ``error`` frame.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
@@ -30,11 +41,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, Valid
 
 from core.boards import SCORE_MAX, SCORE_MIN, Tier, tier_for
 from core.errors import BadRequest, LeaderboardError, PayloadTooLarge
-from core.ids import BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
+from core.ids import PLAYER_PATTERN, BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
+from core.moderation import (
+    AUDIT_PAGE_MAX,
+    ERASED_PREFIX,
+    REASON_MAX_CHARS,
+    AuditPage,
+    BanState,
+    ErasureReport,
+    RemovedEntry,
+)
 from core.ranking import RankedEntry, SubmitResult, percentile
 from core.views import Ticker
 
-ACTIONS: Final = ("submit", "subscribe", "unsubscribe")
+MODERATION_ACTIONS: Final = ("remove_entry", "ban", "unban", "erase_player", "audit")
+ACTIONS: Final = ("submit", "subscribe", "unsubscribe", *MODERATION_ACTIONS)
 ROUTES: Final = ("$connect", "$disconnect", *ACTIONS, "$default")
 
 Score = Annotated[
@@ -58,13 +79,13 @@ Metadata = Annotated[
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     request_id: RequestId | None = None
 
 
 class ScoreItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     player: PlayerIdField
     score: Score
@@ -111,10 +132,79 @@ class UnsubscribeMessage(_Message):
     view_id: Annotated[str, Field(min_length=1, max_length=256)]
 
 
-ClientMessage = Annotated[
-    SubmitMessage | SubscribeMessage | UnsubscribeMessage, Field(discriminator="action")
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=REASON_MAX_CHARS, description="Why, for the audit log."),
 ]
-_CLIENT: Final = TypeAdapter(ClientMessage)
+AuditPlayer = Annotated[
+    str,
+    Field(
+        pattern=rf"^({ERASED_PREFIX}[0-9a-f]{{32}}|{PLAYER_PATTERN.strip('^$')})$",
+        description="A player id, or an erased player's pseudonym (`audit_player`).",
+    ),
+]
+
+
+class RemoveEntryMessage(_Message):
+    """Remove a player's entry from a ladder (admin)."""
+
+    action: Literal["remove_entry"]
+    board: BoardIdField
+    player: PlayerIdField
+    season: SeasonIdField | None = None
+    reason: Reason | None = None
+
+
+class BanMessage(_Message):
+    """Ban a player on a board, or on every board without ``board`` (admin)."""
+
+    action: Literal["ban"]
+    player: PlayerIdField
+    board: BoardIdField | None = None
+    reason: Reason | None = None
+
+
+class UnbanMessage(_Message):
+    """Lift a player's ban on a board, or their ban on every board (admin)."""
+
+    action: Literal["unban"]
+    player: PlayerIdField
+    board: BoardIdField | None = None
+    reason: Reason | None = None
+
+
+class ErasePlayerMessage(_Message):
+    """Erase a player everywhere (admin)."""
+
+    action: Literal["erase_player"]
+    player: PlayerIdField
+    reason: Reason | None = None
+
+
+class AuditMessage(_Message):
+    """A page of the moderation audit log, newest first (admin)."""
+
+    action: Literal["audit"]
+    player: AuditPlayer | None = None
+    board: BoardIdField | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=AUDIT_PAGE_MAX)] = 50
+    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,19}$")] | None = None
+
+
+ModerationMessage = (
+    RemoveEntryMessage | BanMessage | UnbanMessage | ErasePlayerMessage | AuditMessage
+)
+ClientMessage = Annotated[
+    SubmitMessage | SubscribeMessage | UnsubscribeMessage | ModerationMessage,
+    Field(discriminator="action"),
+]
+
+
+@functools.cache
+def _client() -> TypeAdapter[ClientMessage]:
+    """The client messages' validator, built on the first message (not at import: a cold
+    start builds only the models its first route uses)."""
+    return TypeAdapter(ClientMessage)
 
 
 def _reject_constant(name: str) -> Any:
@@ -157,7 +247,7 @@ def _describe(exc: ValidationError) -> str:
 
 def parse_client_message(
     body: str | None, *, max_bytes: int
-) -> SubmitMessage | SubscribeMessage | UnsubscribeMessage:
+) -> SubmitMessage | SubscribeMessage | UnsubscribeMessage | ModerationMessage:
     """Validate a client message; raises BadRequest naming what was expected and what came."""
     data = decode_body(body, max_bytes=max_bytes)
     action = data.get("action")
@@ -172,7 +262,7 @@ def parse_client_message(
             code="unknown_action", valid_actions=list(ACTIONS),
         )  # fmt: skip
     try:
-        return _CLIENT.validate_python(data)
+        return _client().validate_python(data)
     except ValidationError as exc:
         raise BadRequest(f"invalid {action} message: {_describe(exc)}", code=_code_of(exc)) from exc
 
@@ -203,14 +293,14 @@ def request_id_of(body: str | None) -> str | None:
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     def dump(self) -> str:
         return self.model_dump_json(exclude_none=True)
 
 
 class AckResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     player: str
     score: int
@@ -259,7 +349,7 @@ class ViewEntry(BaseModel):
     """An entry of a view: its exact rank, its display rank by the board's tie mode, its
     percentile (of the exact rank) and its tier (absent when none applies)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     player: str
     score: int
@@ -330,6 +420,20 @@ class UnsubscribedFrame(_Frame):
     type: Literal["unsubscribed"] = "unsubscribed"
     request_id: str | None = None
     view_id: str
+
+
+class ModeratedFrame(_Frame):
+    """The reply to a moderation action, after its transaction committed: the same body
+    as the REST route of the same name answers."""
+
+    type: Literal["moderated"] = "moderated"
+    request_id: str | None = None
+    action: Literal["remove_entry", "ban", "unban", "erase_player", "audit"]
+    result: RemovedEntry | BanState | ErasureReport | AuditPage
+
+    def dump(self) -> str:
+        """The frame with ``result`` whole, nulls included, as the REST route answers it."""
+        return self.model_dump_json(exclude={"request_id"} if self.request_id is None else None)
 
 
 class ErrorFrame(_Frame):

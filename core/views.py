@@ -7,8 +7,8 @@ supersedes an earlier one and a client needs no history to apply it:
   to a subscriber only when it differs from what that subscriber last got.
 - ``me``: one player's rank, score and the ladder's size. Derived from the events and the
   ticker's last known position, without a query: one score change shifts exactly the
-  entries between the mover's old and new key, so for a ticker whose own entry did not
-  move,
+  entries between the mover's old and new key (a removal has no new key, an arrival no
+  old one), so for a ticker whose own entry did not move,
 
       new rank = old rank - #{movers whose old key < ticker key}
                           + #{movers whose new key < ticker key}
@@ -39,20 +39,26 @@ from core.ranking import BEFORE_EVERY_AT, EntryKey, entry_key
 
 @dataclass(frozen=True)
 class Move:
-    """One player's net move over a batch: first old key, last new key."""
+    """One player's net move over a batch: first old key, last new key (None: removed)."""
 
     player_id: str
     old_key: EntryKey | None
-    new_key: EntryKey
-    new_score: int
+    new_key: EntryKey | None
+    new_score: int | None
     old_score: int | None
+
+
+def _new_key(e: ChangeEvent, order: SortOrder) -> EntryKey | None:
+    if e.new_score is None or e.new_at is None:
+        return None
+    return entry_key(order, e.new_score, e.new_at, e.player_id)
 
 
 def net_moves(events: Iterable[ChangeEvent], order: SortOrder) -> dict[str, Move]:
     """Collapse a batch of events (in seq order) into one move per player."""
     moves: dict[str, Move] = {}
     for e in events:
-        new_key = entry_key(order, e.new_score, e.new_at, e.player_id)
+        new_key = _new_key(e, order)
         prior = moves.get(e.player_id)
         if prior is None:
             old_key = (
@@ -73,12 +79,13 @@ class ShiftIndex:
     old_keys: list[EntryKey]
     new_keys: list[EntryKey]
     inserted: int
+    """How much the ladder grew: arrivals less removals."""
 
     @classmethod
     def of(cls, moves: Mapping[str, Move]) -> ShiftIndex:
         olds = sorted(m.old_key for m in moves.values() if m.old_key is not None)
-        news = sorted(m.new_key for m in moves.values())
-        return cls(olds, news, sum(1 for m in moves.values() if m.old_key is None))
+        news = sorted(m.new_key for m in moves.values() if m.new_key is not None)
+        return cls(olds, news, len(news) - len(olds))
 
     def shift(self, key: EntryKey) -> int:
         """How far an unmoved entry at ``key`` moves down (positive) or up (negative)."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from db.errors import translated
+
+if TYPE_CHECKING:
+    import asyncpg
 
 BUCKET_MAX: Final = 256
 BUCKET_TARGET: Final = 128
@@ -197,6 +198,8 @@ async def compact(pool: asyncpg.Pool, season_no: int) -> CompactionReport:
     deltas this snapshot still sees, so this one's fold then fails to serialize, and the
     ladder is reported skipped: the other compactor has just done the work.
     """
+    import asyncpg
+
     skipped = CompactionReport(season_no, 0, 0, 0, 0, skipped=True)
     async with translated(), pool.acquire() as conn:
         try:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from core.auth import Principal, Role
 from core.conflation import ViewState
 from core.errors import NotFound
 from core.ids import ConnectionId, PlayerId
 from db.errors import translated
+
+if TYPE_CHECKING:
+    import asyncpg
 
 INSERT_CONNECTION: Final = """
 INSERT INTO lb_connection (connection_id, subject, player_id, role, connected_at, expires_at)

@@ -14,16 +14,29 @@ any exception, for the adapters' last line of defence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import asyncpg
+from core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    LeaderboardError,
+    NotFound,
+    ServerError,
+    Unavailable,
+)
 
-from core.errors import BadRequest, Conflict, LeaderboardError, NotFound, ServerError, Unavailable
+if TYPE_CHECKING:
+    import asyncpg
 
 _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
+    "LB403": Forbidden,
     "LB404": NotFound,
+    "LB4S4": NotFound,
+    "LB4P4": NotFound,
     "LB409": Conflict,
     "LB422": BadRequest,
     "22003": BadRequest,  # numeric_value_out_of_range: an increment overflowed int64
@@ -31,7 +44,10 @@ _BY_SQLSTATE: Final[dict[str, type[LeaderboardError]]] = {
     "23514": BadRequest,  # check_violation
 }
 _CODES: Final[dict[str, str]] = {
+    "LB403": "player_banned",
     "LB404": "unknown_board",
+    "LB4S4": "unknown_season",
+    "LB4P4": "unknown_player",
     "LB409": "submission_conflict",
     "LB422": "score_out_of_range",
     "22003": "score_overflow",
@@ -52,8 +68,24 @@ def translate(exc: asyncpg.PostgresError) -> LeaderboardError:
     return Unavailable(f"database error {state}: {type(exc).__name__}", code="database_error")
 
 
-UNREACHABLE: Final = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
-"""Exception classes that mean the database (or the way to it) failed, not the request."""
+@functools.cache
+def _postgres_error() -> type[Exception]:
+    import asyncpg
+
+    error: type[Exception] = asyncpg.PostgresError
+    return error
+
+
+@functools.cache
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes that mean the database (or the way to it) failed, not the request.
+
+    asyncpg is imported here, on first use, not with this module: a handler's module
+    imports without it, and an ``except`` clause evaluates this only when something raised.
+    """
+    import asyncpg
+
+    return (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def unreachable(exc: BaseException) -> Unavailable:
@@ -74,11 +106,11 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
     :class:`Unavailable`, anything else an ``internal`` :class:`ServerError`."""
     if isinstance(exc, LeaderboardError):
         return exc
-    if isinstance(exc, asyncpg.PostgresError):
+    if isinstance(exc, _postgres_error()):
         return translate(exc)
     if isinstance(exc, TimeoutError):
         return timed_out(exc)
-    if isinstance(exc, UNREACHABLE):
+    if isinstance(exc, unreachable_errors()):
         return unreachable(exc)
     return ServerError(f"an internal error occurred ({type(exc).__name__})", code="internal")
 
@@ -86,12 +118,13 @@ def as_service_error(exc: BaseException) -> LeaderboardError:
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     """Re-raise database errors as service errors; connection failures, broken connections
-    and timeouts become Unavailable."""
+    and timeouts become Unavailable. (Each ``except`` names its classes only when something
+    raised, so the happy path imports nothing.)"""
     try:
         yield
-    except asyncpg.PostgresError as exc:
+    except _postgres_error() as exc:
         raise translate(exc) from exc
     except TimeoutError as exc:
         raise timed_out(exc) from exc
-    except UNREACHABLE as exc:
+    except unreachable_errors() as exc:
         raise unreachable(exc) from exc

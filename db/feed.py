@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from core.feed import ChangeEvent
 from db.errors import translated
+
+if TYPE_CHECKING:
+    import asyncpg
 
 SEQUENCE: Final = "SELECT seq, settled FROM lb_sequence_settled($1)"
 

@@ -18,11 +18,12 @@ Neither statement waits for a writer: a lease row a writer is taking is skipped.
 
 from __future__ import annotations
 
-from typing import Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Final
 
 from db.errors import translated
+
+if TYPE_CHECKING:
+    import asyncpg
 
 EXTEND: Final = """
 UPDATE lb_broadcaster_lease l

@@ -24,15 +24,17 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from core.errors import ServerError
 from core.ids import ConnectionId
 from core.ports import Frames, SecretReader, Sender, Waker
-from core.settings import Settings
 from db.connections import ConnectionStore
 from db.store import Store
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 @dataclass(frozen=True)

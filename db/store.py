@@ -23,9 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Any, Final
 
 from core.boards import (
     ALL_TIME,
@@ -57,10 +55,14 @@ from core.ranking import (
     request_hash,
     with_display,
 )
-from core.settings import Settings
 from core.views import Ticker, rewind, rewind_distinct, rewind_key
-from db.errors import UNREACHABLE, translated
+from db.errors import translated, unreachable_errors
 from db.feed import event_from_row
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from core.settings import Settings
 
 INSERT_BOARD: Final = """
 WITH b AS (
@@ -549,6 +551,8 @@ async def create_pool(
 
     ``password``: called for every new connection (an IAM token, ``aws.rds_auth``).
     """
+    import asyncpg
+
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -570,6 +574,8 @@ async def _connection(
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection of ``source``: one acquired from a pool (and released), or the very
     connection given (a replica read runs on one it can terminate: rest.reads)."""
+    import asyncpg
+
     if isinstance(source, asyncpg.Pool):
         async with source.acquire() as conn:
             yield conn
@@ -707,13 +713,15 @@ class Store:
     ) -> Store:
         """Open the pools; ``passwords(dsn)``, when given, is each pool's password callable
         (IAM tokens), and ``settings.db_proxy`` turns the statement cache off."""
+        import asyncpg
+
         password = passwords(dsn) if passwords else None
         try:
             pool = await create_pool(
                 dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
                 proxy=settings.db_proxy, password=password,
             )  # fmt: skip
-        except (*UNREACHABLE, asyncpg.PostgresError):
+        except (*unreachable_errors(), asyncpg.PostgresError):
             # The database is down as the process starts (a cold Lambda during an outage):
             # open the pool without connections, so every call fails with a typed,
             # retryable error until the database is back, instead of the start failing
@@ -929,6 +937,8 @@ class Store:
         connection: its rows and its seq. Retries transient conflicts. Two racing retries
         of one submission id: the loser hits the unique key and, on retry, replays the
         winner's result."""
+        import asyncpg
+
         attempts = 4
         async with translated(), self.pool.acquire() as conn:
             for attempt in range(1, attempts + 1):

@@ -276,6 +276,55 @@ SCORES: Final = [
 ]  # fmt: skip
 
 
+MODERATION: Final = [
+    _request("Look up a player", "GET", "/v1/players/p005", op="/v1/players/{player}",
+             status=200, token="adminToken",
+             extra="pm.test('arena and the archive', () => { const b = pm.response.json(); pm.expect(b.entries.map((e) => [e.board, e.season, e.rank])).to.eql([['archive', 's1', 5], ['arena', 's1', 6]]); pm.expect(b.bans).to.eql([]); });"),
+    _request("Remove an entry", "DELETE", "/v1/boards/arena/players/p025",
+             query={"reason": "cheated"}, op="/v1/boards/{board}/players/{player}", status=200,
+             token="adminToken",
+             extra="pm.test('removed', () => { const b = pm.response.json(); pm.expect([b.player, b.score]).to.eql(['p025', 10]); pm.collectionVariables.set('seq', b.seq); });"),
+    _request("Read after the removal", "GET", "/v1/boards/arena/top",
+             query={"limit": "1000", "min_seq": "{{seq}}"}, op="/v1/boards/{board}/top", status=200,
+             extra="pm.test('26 left, ranks closed up', () => { const b = pm.response.json(); pm.expect(b.total).to.equal(26); pm.expect(b.entries.map((e) => e.rank)).to.eql(Array.from({length: 26}, (_, i) => i + 1)); });"),
+    _request("Remove it again", "DELETE", "/v1/boards/arena/players/p025",
+             op="/v1/boards/{board}/players/{player}", status=404, token="adminToken",
+             code="unknown_player"),
+    _request("Remove from a past season", "DELETE", "/v1/boards/archive/players/p005",
+             query={"season": "s1"}, op="/v1/boards/{board}/players/{player}", status=200,
+             token="adminToken",
+             extra="pm.test('from s1', () => pm.expect(pm.response.json().season).to.equal('s1'));"),
+    _request("Ban on a board", "PUT", "/v1/boards/arena/bans/p024",
+             op="/v1/boards/{board}/bans/{player}", status=200, token="adminToken",
+             body={"reason": "smurf account"},
+             extra="pm.test('banned, one entry hidden', () => { const b = pm.response.json(); pm.expect([b.banned, b.changed, b.entries]).to.eql([true, true, 1]); });"),
+    _request("Banned player's score", "POST", "/v1/boards/arena/scores",
+             op="/v1/boards/{board}/scores", status=403, token="serverToken",
+             body={"scores": [{"player": "p024", "score": 1}]}, code="player_banned"),
+    _request("Unban on a board", "DELETE", "/v1/boards/arena/bans/p024",
+             op="/v1/boards/{board}/bans/{player}", status=200, token="adminToken",
+             extra="pm.test('lifted, entry back', () => { const b = pm.response.json(); pm.expect([b.banned, b.changed, b.entries]).to.eql([false, true, 1]); });"),
+    _request("Ban everywhere", "PUT", "/v1/bans/p023", op="/v1/bans/{player}", status=200,
+             token="adminToken", query={"reason": "chargeback"},
+             extra="pm.test('every board', () => pm.expect(pm.response.json().board).to.equal(null));"),
+    _request("Unban everywhere", "DELETE", "/v1/bans/p023", op="/v1/bans/{player}", status=200,
+             token="adminToken"),
+    _request("Erase a player", "DELETE", "/v1/players/p022", op="/v1/players/{player}",
+             status=200, token="adminToken", body={"reason": "erasure request"},
+             extra="pm.test('report', () => { const b = pm.response.json(); pm.expect(b.removed.entries).to.equal(1); pm.expect(b.audit_player).to.match(/^~erased-/); });"),
+    _request("Audit log", "GET", "/v1/audit", query={"limit": "2"}, op="/v1/audit", status=200,
+             token="adminToken",
+             extra="pm.test('newest first', () => { const b = pm.response.json(); pm.expect(b.records.map((r) => r.action)).to.eql(['erase_player', 'unban']); pm.expect(b.next_cursor).to.be.a('string'); });"),
+    _request("Audit log of a board", "GET", "/v1/audit", query={"board": "archive"},
+             op="/v1/audit", status=200, token="adminToken",
+             extra="pm.test('one removal', () => pm.expect(pm.response.json().records.map((r) => [r.action, r.season])).to.eql([['remove_entry', 's1']]));"),
+    _request("Player may not ban", "PUT", "/v1/bans/p001", op="/v1/bans/{player}", status=403,
+             token="playerToken", code="role_not_allowed"),
+    _request("Look up an unknown player", "GET", "/v1/players/ghost", op="/v1/players/{player}",
+             status=404, token="adminToken", code="unknown_player"),
+]  # fmt: skip
+
+
 def collection() -> dict[str, Any]:
     return {
         "info": {
@@ -291,6 +340,7 @@ def collection() -> dict[str, Any]:
             {"name": "Errors", "item": ERRORS},
             {"name": "Admin", "item": ADMIN},
             {"name": "Scores", "item": SCORES},
+            {"name": "Moderation", "item": MODERATION},
         ],
     }  # fmt: skip
 

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ValidationError
 
@@ -45,31 +45,42 @@ from core.errors import (
 from core.ids import PlayerId, SubmissionId
 from core.protocol import AckResult
 from core.ranking import Page, ScoreInput, Standing
-from core.settings import Settings
 from core.throttle import FailureLog
 from db.errors import as_service_error
 from db.services import Services
 from db.store import Store
+from rest import moderation
 from rest.cursor import CursorCodec, CursorPosition, cursor_key
 from rest.events import RestRequest, RestResponse
 from rest.freshness import at_least
 from rest.models import (
     AroundPage,
     AroundParams,
+    AuditPage,
+    AuditParams,
+    BanState,
     BoardDetail,
     BoardList,
+    BoardModerationParams,
     BoardParams,
     BoardSummary,
     ConfigureBoard,
     CreateBoard,
     Entry,
+    ErasureReport,
     FriendEntry,
     FriendsPage,
     FriendsParams,
+    ModerationBody,
+    ModerationParams,
     NoParams,
+    PlayerLookup,
+    PlayerLookupParams,
     PlayerParams,
     PlayerStanding,
     Problem,
+    RemovedEntry,
+    RemoveEntryParams,
     RollSeason,
     ScoresAck,
     SeasonInfo,
@@ -84,6 +95,9 @@ from rest.models import (
 from rest.reads import COOLDOWN_S, TIMEOUT_S, SnapshotReads
 from rest.routing import Access, Route, Router
 from rest.snapshots import CACHE_CONTROL, VARY, etag_for, not_modified
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 log = logging.getLogger("leaderboard.rest")
 failures = FailureLog(log)
@@ -410,6 +424,36 @@ ROUTES: Final = Router((
           "Replace a player's metadata without a new score (the player, or a server)",
           Access.SUBMIT, params=PlayerParams, body=SetMetadata, response=PlayerStanding,
           errors=WRITE_ERRORS),
+    Route("DELETE", "/v1/boards/{board}/players/{player}", moderation.remove_entry,
+          "removeEntry", "Remove a player's entry from a ladder (admin)", Access.ADMIN,
+          params=RemoveEntryParams, body=ModerationBody, response=RemovedEntry,
+          errors=ADMIN_ERRORS, optional_body=True, with_principal=True),
+    Route("PUT", "/v1/boards/{board}/bans/{player}", moderation.ban_on_board, "banOnBoard",
+          "Ban a player on a board: their scores are refused, their entries hidden (admin)",
+          Access.ADMIN, params=BoardModerationParams, body=ModerationBody, response=BanState,
+          errors=ADMIN_ERRORS, optional_body=True, with_principal=True),
+    Route("DELETE", "/v1/boards/{board}/bans/{player}", moderation.unban_on_board,
+          "unbanOnBoard", "Lift a player's ban on a board (admin)", Access.ADMIN,
+          params=BoardModerationParams, body=ModerationBody, response=BanState,
+          errors=ADMIN_ERRORS, optional_body=True, with_principal=True),
+    Route("PUT", "/v1/bans/{player}", moderation.ban_everywhere, "banEverywhere",
+          "Ban a player on every board (admin)", Access.ADMIN, params=ModerationParams,
+          body=ModerationBody, response=BanState, errors=ADMIN_ERRORS, optional_body=True,
+          with_principal=True),
+    Route("DELETE", "/v1/bans/{player}", moderation.unban_everywhere, "unbanEverywhere",
+          "Lift a player's ban on every board (admin)", Access.ADMIN, params=ModerationParams,
+          body=ModerationBody, response=BanState, errors=ADMIN_ERRORS, optional_body=True,
+          with_principal=True),
+    Route("GET", "/v1/players/{player}", moderation.lookup_player, "lookupPlayer",
+          "A player's entries across boards and seasons, and bans (admin)", Access.ADMIN,
+          params=PlayerLookupParams, response=PlayerLookup, errors=READ_ERRORS),
+    Route("DELETE", "/v1/players/{player}", moderation.erase_player, "erasePlayer",
+          "Erase a player everywhere, answering what was removed (admin)", Access.ADMIN,
+          params=ModerationParams, body=ModerationBody, response=ErasureReport,
+          errors=ADMIN_ERRORS, optional_body=True, with_principal=True),
+    Route("GET", "/v1/audit", moderation.list_audit, "listAudit",
+          "The moderation audit log, newest first, with a cursor (admin)", Access.ADMIN,
+          params=AuditParams, response=AuditPage, errors=READ_ERRORS),
 ))  # fmt: skip
 
 
@@ -461,6 +505,8 @@ def _body(route: Route, request: RestRequest) -> BaseModel | None:
     if route.body is None:
         return None
     raw = request.body
+    if not raw and route.optional_body:
+        return None
     if not raw:
         raise BadRequest("a JSON body is required (send {} for all defaults)", code="missing_body")
     if len(raw) > route.max_body_bytes:
@@ -519,7 +565,7 @@ async def respond(
         params = _params(route, request, path)
         body = _body(route, request)
         svc = None if route.access is Access.PUBLIC else await services()
-        if route.access is Access.SUBMIT:
+        if route.access is Access.SUBMIT or route.with_principal:
             result = await route.endpoint(params, body, svc, request.principal())
         else:
             result = await route.endpoint(params, body, svc)

@@ -31,12 +31,14 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.errors import BadRequest, ServerError
 from core.ports import SecretReader
 from core.ranking import EntryKey
-from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 CURSOR_KEY_LABEL: Final = b"leaderboard/rest/page-cursor/v1"
 VERSION: Final = 1

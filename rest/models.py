@@ -39,6 +39,15 @@ from core.ids import (
     SeasonIdField,
     SubmissionIdField,
 )
+from core.moderation import (
+    AUDIT_PAGE_MAX,
+    REASON_MAX_CHARS,
+    AuditEntry,
+    AuditPage,
+    BanState,
+    ErasureReport,
+    RemovedEntry,
+)
 from core.protocol import AckResult
 from core.ranking import RankedEntry
 
@@ -80,13 +89,13 @@ BoardMetadata = Annotated[dict[str, Any], AfterValidator(_check_board_metadata)]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class _Body(_Wire):
     """A request body: strict, so ``false`` or ``1.0`` is no integer and a string no number."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(defer_build=True, strict=True)
 
 
 # --- errors -------------------------------------------------------------------------
@@ -110,7 +119,7 @@ class Problem(_Wire):
 class _Params(BaseModel):
     """Path and query parameters; unknown query parameters are ignored."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
 
 class NoParams(_Params):
@@ -174,7 +183,7 @@ class FriendsParams(SeasonParams):
 class CreateBoard(BoardSpec):
     """A new board. ``order`` and ``policy`` are fixed for its life."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(defer_build=True, strict=True)
 
     metadata: BoardMetadata = Field(
         default_factory=dict,
@@ -407,24 +416,120 @@ class FriendsPage(_Snapshot):
     missing: list[str] = Field(description="Listed players without an entry in this season.")
 
 
+# --- moderation (admin) ----------------------------------------------------------------
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX_CHARS)]
+AUDIT_PLAYER_PATTERN: Final = rf"^(~erased-[0-9a-f]{{32}}|{_PLAYER_CHARS})$"
+
+
+class ModerationParams(_Params):
+    """Who is moderated, and why (``reason`` here or in the body)."""
+
+    player: PlayerIdField = Field(description="The player id.", examples=["p001"])
+    reason: Reason | None = Field(
+        default=None, description=f"Why, for the audit log: 1-{REASON_MAX_CHARS} characters."
+    )
+
+
+class BoardModerationParams(ModerationParams):
+    board: BoardIdField = Field(description="The board id.", examples=["arena"])
+
+
+class RemoveEntryParams(BoardModerationParams):
+    season: SeasonIdField | None = Field(
+        default=None, description="The season to remove from; the current one when absent."
+    )
+
+
+class ModerationBody(_Body):
+    """An optional body of a moderation request (it may be absent)."""
+
+    reason: Reason | None = Field(
+        default=None, description=f"Why, for the audit log: 1-{REASON_MAX_CHARS} characters."
+    )
+
+
+class AuditParams(_Params):
+    player: Annotated[str, StringConstraints(pattern=AUDIT_PLAYER_PATTERN)] | None = Field(
+        default=None,
+        description="Only this player's records (a player id, or an erased player's "
+        "`audit_player` pseudonym).",
+    )
+    board: BoardIdField | None = Field(default=None, description="Only this board's records.")
+    limit: int = Field(default=50, ge=1, le=AUDIT_PAGE_MAX, description="Records per page.")
+    cursor: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")] | None = Field(
+        default=None, description="The opaque `next_cursor` of the previous page."
+    )
+
+
+class PlayerLookupParams(_Params):
+    player: PlayerIdField = Field(description="The player id.", examples=["p001"])
+
+
+class PlayerLadderEntry(_Wire):
+    board: str
+    season: str
+    score: int
+    rank: int = Field(ge=1)
+    total: int = Field(ge=1)
+
+
+class PlayerHiddenEntry(_Wire):
+    board: str
+    season: str
+    score: int
+
+
+class PlayerBanInfo(_Wire):
+    board: str | None = Field(description="The board; null for every board.")
+    since: datetime
+    reason: str | None
+
+
+class PlayerLookup(_Wire):
+    """A player across every board and season (admin)."""
+
+    player_id: str
+    entries: list[PlayerLadderEntry]
+    bans: list[PlayerBanInfo]
+    hidden_entries: list[PlayerHiddenEntry] = Field(
+        description="Entries a ban keeps out of the ladders until it is lifted."
+    )
+
+
 __all__ = [
     "PAGE_MAX",
     "AroundPage",
     "AroundParams",
+    "AuditEntry",
+    "AuditPage",
+    "AuditParams",
+    "BanState",
     "BoardDetail",
     "BoardList",
+    "BoardModerationParams",
     "BoardParams",
     "BoardSummary",
     "ConfigureBoard",
     "CreateBoard",
     "Entry",
+    "ErasureReport",
     "FriendEntry",
     "FriendsPage",
     "FriendsParams",
+    "ModerationBody",
+    "ModerationParams",
     "NoParams",
+    "PlayerBanInfo",
+    "PlayerHiddenEntry",
+    "PlayerLadderEntry",
+    "PlayerLookup",
+    "PlayerLookupParams",
     "PlayerParams",
     "PlayerStanding",
     "Problem",
+    "RemoveEntryParams",
+    "RemovedEntry",
     "RollSeason",
     "ScoreLine",
     "ScoresAck",

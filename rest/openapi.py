@@ -131,7 +131,7 @@ def _operation(
     }
     if route.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": not route.optional_body,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
     if not op["parameters"]:

@@ -32,12 +32,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-import asyncpg
-
 from core.boards import Board
 from core.errors import Unavailable
 from core.ranking import EntryKey, Page, Standing
-from db.errors import UNREACHABLE, unreachable
+from db.errors import unreachable, unreachable_errors
 from db.store import Store
 
 log = logging.getLogger("leaderboard.rest.reads")
@@ -144,7 +142,7 @@ class SnapshotReads:
             try:
                 answer: T = attempt.task.result()
                 return answer
-            except UNREACHABLE as exc:
+            except unreachable_errors() as exc:
                 raise unreachable(exc) from exc
         if attempt.conn is not None:
             with contextlib.suppress(Exception):
@@ -156,6 +154,8 @@ class SnapshotReads:
         raise TimeoutError()
 
     async def _read(self, what: str, read: Read[T]) -> T:
+        import asyncpg
+
         if self.replica_usable():
             probe = self._clock() >= self._replica_down_until > float("-inf")
             if probe:

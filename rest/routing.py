@@ -48,6 +48,8 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = ()
     max_body_bytes: int = 64 * 1024
+    optional_body: bool = False  # the body may be absent (the endpoint then gets None)
+    with_principal: bool = False  # the endpoint also gets the caller's principal
 
     @property
     def path_names(self) -> list[str]:

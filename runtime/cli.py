@@ -5,6 +5,8 @@ leaderboard token --player alice     mint a development token
 leaderboard migrate --dsn DSN        apply migrations to any PostgreSQL
 leaderboard smoke --ws URL --rest URL --token JWT
                                      check a deployment end to end (exit 1 on a mismatch)
+leaderboard capacity --players N --submits-per-s X --spectators Y
+                                     what a load needs on AWS and what a month costs
 
 Installed distributions add subcommands through ``leaderboard.commands`` entry points
 (each a function given the subparsers): the benchmarks add ``leaderboard bench``.
@@ -20,9 +22,12 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.capacity import Estimate
 
 DEV_SECRET_FILE = "jwt-secret"
 COMMANDS_GROUP: Final = "leaderboard.commands"
@@ -116,6 +121,77 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_capacity(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from core.capacity import ASSUMED, MEASURED, Load, estimate
+    from core.capacity_prices import US_EAST_1
+
+    try:
+        load = Load(
+            players=args.players, submits_per_s=args.submits_per_s, spectators=args.spectators,
+            tickers=args.tickers, rest_reads_per_s=args.rest_reads_per_s, boards=args.boards,
+            entries=args.entries,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"leaderboard capacity: {exc}", file=sys.stderr)
+        return 2
+    assumptions = dataclasses.replace(
+        ASSUMED, conflation_ms=args.conflation_ms, session_s=args.session_minutes * 60,
+        top_change_share=args.top_change_share, ticker_change_share=args.ticker_change_share,
+    )  # fmt: skip
+    result = estimate(load, assumptions=assumptions)
+    if args.json:
+        print(json.dumps({
+            **dataclasses.asdict(result), "prices": dataclasses.asdict(US_EAST_1),
+            "measured": dataclasses.asdict(MEASURED), "assumptions": dataclasses.asdict(assumptions),
+        }))  # fmt: skip
+    else:
+        print(capacity_report(result))
+    return 0
+
+
+def capacity_report(result: Estimate) -> str:
+    """The estimate as the text ``leaderboard capacity`` prints."""
+    from core.capacity_prices import US_EAST_1
+
+    load, db, traffic, lambdas = result.load, result.database, result.traffic, result.lambdas
+    lines = [
+        f"load: {load.players:,} players online ({load.tickers:,} watching their rank), "
+        f"{load.submits_per_s:,.1f} submits/s, {load.spectators:,} spectators, "
+        f"{load.rest_reads_per_s:,.1f} REST reads/s, {load.boards} board(s), "
+        f"{load.ranked:,} ranked",
+        f"database: writer {db.writer_vcpu:.2f} vCPU -> {db.writer_acus:g} ACU "
+        f"(provisioned: {db.instance_class}); {db.reader_acus:g} ACU per reader; "
+        f"working set {db.working_set_gib:.2f} GiB; {result.storage} storage",
+        f"WebSocket: {traffic.connections:,} connections, "
+        f"{traffic.new_connections_per_s:,.1f} new/s (all back in "
+        f"{traffic.reconnect_all_s:,.0f} s at the limit); {traffic.inbound_messages_per_s:,.0f} "
+        f"messages in/s, {traffic.posts_per_s:,.0f} @connections posts/s; "
+        f"{traffic.rounds_per_s:,.1f} broadcaster rounds/s of {traffic.round_ms:,.0f} ms",
+        f"API Gateway: {traffic.api_requests_per_s:,.0f} requests/s against the account's "
+        f"{US_EAST_1.api_requests_per_s:,.0f}/s",
+        "Lambda: " + ", ".join(
+            f"{name} {n:,.1f}/s" for name, n in lambdas.invocations_per_s.items()
+        ) + f"; {sum(lambdas.concurrency.values()):,.1f} concurrent",
+        f"monthly cost (us-east-1, prices of {US_EAST_1.collected}, 730 h of this load):",
+    ]  # fmt: skip
+    for line in result.costs:
+        lines.append(
+            f"  {line.item:<42} {line.quantity:>16,.0f} {line.unit:<12} ${line.monthly_usd:>12,.2f}"
+        )
+    lines.append(f"  {'total':<42} {'':>16} {'':<12} ${result.monthly_usd:>12,.2f}")
+    for flag in result.flags:
+        lines.append(
+            f"OVER: {flag.limit}: {flag.needed:,.0f} needed, {flag.allowed:,.0f} allowed "
+            f"({flag.note})"
+        )
+    if not result.flags:
+        lines.append("within every account limit checked")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leaderboard",
@@ -162,6 +238,32 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--board", default="smoke", help="the board to use (default: smoke)")
     check.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole run")
     check.set_defaults(func=cmd_smoke)
+
+    capacity = sub.add_parser(
+        "capacity",
+        help="what a load needs on AWS and what a month costs (docs/capacity.md)",
+        description="A model built from costs measured on the local service and AWS list "
+        "prices (us-east-1); every input it assumes is printed with --json.",
+    )
+    capacity.add_argument("--players", type=int, required=True, help="players online at once")
+    capacity.add_argument("--submits-per-s", type=float, required=True)
+    capacity.add_argument("--spectators", type=int, required=True,
+                          help="connections watching a top-N view")  # fmt: skip
+    capacity.add_argument("--tickers", type=int, default=0,
+                          help="players also watching their own rank (default 0)")  # fmt: skip
+    capacity.add_argument("--rest-reads-per-s", type=float, default=0.0)
+    capacity.add_argument("--boards", type=int, default=1, help="boards sharing the load")
+    capacity.add_argument("--entries", type=int, default=None,
+                          help="ranked players (default: --players)")  # fmt: skip
+    capacity.add_argument("--session-minutes", type=float, default=30.0,
+                          help="how long a connection stays (at most 120)")  # fmt: skip
+    capacity.add_argument("--conflation-ms", type=float, default=100.0)
+    capacity.add_argument("--top-change-share", type=float, default=1.0,
+                          help="share of rounds that change a top-N view (default 1)")  # fmt: skip
+    capacity.add_argument("--ticker-change-share", type=float, default=1.0,
+                          help="share of rounds that move a ticker (default 1)")  # fmt: skip
+    capacity.add_argument("--json", action="store_true")
+    capacity.set_defaults(func=cmd_capacity)
 
     for command in entry_points(group=COMMANDS_GROUP):
         command.load()(sub)

@@ -283,7 +283,9 @@ def install_rest(
         stage=settings.ws_stage,
     )  # fmt: skip
     gateway = RestGateway(rest, authorizer=authorizer, api=api)
-    app.router.add_route("*", "/v1/{proxy:.+}", gateway.serve)
+    # any character, a decoded newline too, so an invalid id is the API's typed 400 (as
+    # API Gateway's {proxy+} passes it), not the local server's plain-text 404
+    app.router.add_route("*", r"/v1/{proxy:[\s\S]+}", gateway.serve)
     app.router.add_route("*", OPENAPI_RESOURCE, gateway.serve)
     return gateway
 

@@ -33,6 +33,7 @@
 --
 -- Errors use SQLSTATEs of class LB, mapped to client errors by db/errors.py:
 --   LB404 unknown board   LB422 score out of bounds   LB409 submission id reused
+--   LB403 a player is banned on the board (lb_ban.sql)
 CREATE OR REPLACE FUNCTION lb_submit(
     p_board       text,
     p_submission  text,
@@ -138,6 +139,14 @@ BEGIN
     -- Writers hold the board's sequencing lock shared until they commit;
     -- lb_sequence_settled() tries it exclusively to learn that none is in flight.
     PERFORM pg_advisory_xact_lock_shared(19522, hashtext(p_board));
+    -- after the lock: a ban holds it exclusively (lb_ban.sql), so this sees every ban
+    -- committed before this write and none commits while it is in flight
+    IF EXISTS (SELECT 1 FROM lb_ban x
+                WHERE x.player_id = ANY(p_players)
+                  AND (x.board_id = p_board OR x.board_id IS NULL)) THEN
+        RAISE EXCEPTION 'a player of this submit is banned on board %', quote_literal(p_board)
+            USING ERRCODE = 'LB403';
+    END IF;
     sign := CASE WHEN b.sort_order = 'desc' THEN -1 ELSE 1 END;
 
     IF cardinality(p_players) = 1 THEN

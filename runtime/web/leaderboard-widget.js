@@ -372,6 +372,11 @@ var BatchNotAllowedError = class extends ForbiddenError {
 __publicField(BatchNotAllowedError, "code", "batch_not_allowed");
 __publicField(BatchNotAllowedError, "status", 403);
 __publicField(BatchNotAllowedError, "retryable", false);
+var PlayerBannedError = class extends ForbiddenError {
+};
+__publicField(PlayerBannedError, "code", "player_banned");
+__publicField(PlayerBannedError, "status", 403);
+__publicField(PlayerBannedError, "retryable", false);
 var UnknownBoardError = class extends NotFoundError {
 };
 __publicField(UnknownBoardError, "code", "unknown_board");
@@ -504,6 +509,7 @@ var ERROR_CLASSES = {
   role_not_allowed: RoleNotAllowedError,
   not_your_player: NotYourPlayerError,
   batch_not_allowed: BatchNotAllowedError,
+  player_banned: PlayerBannedError,
   not_found: NotFoundError,
   unknown_board: UnknownBoardError,
   unknown_season: UnknownSeasonError,

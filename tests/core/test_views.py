@@ -24,11 +24,20 @@ def _ranks(order: SortOrder, state: dict[str, tuple[int, datetime]]) -> dict[str
 def _play(
     order: SortOrder, start: dict[str, tuple[int, datetime]], moves: list[tuple[str, int]], t: int
 ) -> tuple[dict[str, tuple[int, datetime]], list[ChangeEvent]]:
+    """Apply score changes; a score of -1 removes the player's entry (if any)."""
     state = dict(start)
     events = []
     for i, (player, score) in enumerate(moves):
         at = T0 + timedelta(seconds=t + i)
         old = state.get(player)
+        if score < 0:
+            if old is not None:
+                events.append(ChangeEvent(
+                    board_id="b", season="s1", seq=t + i, player_id=player, old_score=old[0],
+                    new_score=None, old_at=old[1], new_at=None,
+                ))  # fmt: skip
+                del state[player]
+            continue
         events.append(ChangeEvent(
             board_id="b", season="s1", seq=t + i, player_id=player,
             old_score=old[0] if old else None, new_score=score,
@@ -38,7 +47,8 @@ def _play(
     return state, events
 
 
-moves_st = st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(0, 4)), max_size=12)
+moves_st = st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(-1, 4)), max_size=12)
+"""Score changes, with removals (-1) among them."""
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,7 +56,8 @@ moves_st = st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(0, 4)), max_
 def test_derived_ticker_ranks_equal_brute_force(
     order: SortOrder, first: list[tuple[str, int]], second: list[tuple[str, int]]
 ) -> None:
-    """A ticker whose entry did not move gets exactly the brute-force rank after a batch."""
+    """A ticker whose entry did not move gets exactly the brute-force rank and total after a
+    batch of arrivals, moves and removals."""
     before, _ = _play(order, {}, first, 0)
     after, events = _play(order, before, second, 100)
     index = ShiftIndex.of(net_moves(events, order))
@@ -69,7 +80,8 @@ def test_derived_ticker_ranks_equal_brute_force(
 def test_rewind_undoes_extra_events(
     order: SortOrder, first: list[tuple[str, int]], extra: list[tuple[str, int]]
 ) -> None:
-    """Counts read after extra events, rewound, equal the counts before them."""
+    """Counts read after extra events (removals among them), rewound, equal the counts
+    before them."""
     then, _ = _play(order, {}, first, 0)
     now, extras = _play(order, then, extra, 100)
     now_keys = {p: entry_key(order, s, a, p) for p, (s, a) in now.items()}

@@ -15,7 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from core.boards import BoardSpec
+from core.ranking import ScoreInput
 from core.settings import Settings
+from db.moderation import Moderation
 from db.roles import grant_app_role
 from db.services import open_services
 from tests.connect.test_routes import RecordingSender
@@ -83,3 +86,24 @@ async def test_the_app_role_cannot_change_the_schema(app_dsn: str, statement: st
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def test_the_app_role_may_append_to_the_audit_log_but_never_delete_from_it(
+    app_dsn: str, settings: Settings
+) -> None:
+    """As the app role a moderation action is audited and an erasure pseudonymises the log,
+    but deleting or truncating audit records is refused."""
+    services = await open_services(settings, dsn=app_dsn, sender=RecordingSender())
+    try:
+        await services.store.create_board(BoardSpec(id="audited"))
+        await services.store.submit("audited", [ScoreInput("x", 1)])
+        mod = Moderation(services.store.pool)
+        await mod.ban("x", board="audited", actor="ops", reason="r")
+        erasure = await mod.erase("x", actor="ops", reason=None)
+        assert erasure.removed["audit_records"] == 1
+        for statement in ("DELETE FROM lb_audit", "TRUNCATE lb_audit"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await services.store.pool.execute(statement)
+        assert len(await mod.audit(player=erasure.pseudonym)) == 2
+    finally:
+        await services.close()

@@ -172,7 +172,7 @@ def test_connection_managers_may_post_to_connections(dev: Synthesized) -> None:
             }
         },
     )
-    assert len(policies) == 8
+    assert len(policies) == 9
 
 
 def test_rest_api_is_edge_optimized_and_authorized(dev: Synthesized) -> None:
@@ -459,3 +459,31 @@ def test_rest_alone_reads_the_page_cursor_secret(
     jwt = resources(synth, "AWS::SecretsManager::Secret",
                     {"Description": Match.string_like_regexp("HS256")})  # fmt: skip
     assert len(jwt) == (0 if stage == "cognito" else 1)
+
+
+def _actions_of(synth: Synthesized, role_id: str) -> set[str]:
+    """Every IAM action the policies attached to the role ``role_id`` allow."""
+    actions: set[str] = set()
+    for policy in resources(synth, "AWS::IAM::Policy").values():
+        props = policy["Properties"]
+        if {"Ref": role_id} not in props.get("Roles", []):
+            continue
+        for statement in props["PolicyDocument"]["Statement"]:
+            granted = statement["Action"]
+            actions.update(granted if isinstance(granted, list) else [granted])
+    return actions
+
+
+def test_moderation_actions_route_to_one_least_privileged_function(dev: Synthesized) -> None:
+    """remove_entry, ban, unban, erase_player and audit reach the moderation function, which
+    may reach the database as the app user and reply on @connections, and nothing else: no
+    secret, no invoke."""
+    for action in ("remove_entry", "ban", "unban", "erase_player", "audit"):
+        assert WS_ROUTES[action] is Fn.WS_MODERATE
+        (route,) = resources(dev, "AWS::ApiGatewayV2::Route", {"RouteKey": action}).values()
+        assert "AuthorizerId" not in route["Properties"]  # authorized once, on $connect
+    actions = _actions_of(dev, _role_of(dev, Fn.WS_MODERATE))
+    assert {"execute-api:ManageConnections", "rds-db:connect"} <= actions
+    assert not any(a.startswith(("secretsmanager:", "lambda:", "kms:Decrypt")) for a in actions)
+    _, function = function_by_handler(dev, Fn.WS_MODERATE)
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 1

@@ -128,7 +128,7 @@ export class MissingActionError extends BadRequestError {
   static override readonly retryable: boolean = false;
 }
 
-/** `unknown_action` (400): The `action` is not submit, subscribe or unsubscribe. */
+/** `unknown_action` (400): The `action` is not one the WebSocket API serves (submit, subscribe, unsubscribe, or an admin's remove_entry, ban, unban, erase_player, audit). */
 export class UnknownActionError extends BadRequestError {
   static override readonly code: string = "unknown_action";
   static override readonly status: number = 400;
@@ -457,6 +457,13 @@ export class BatchNotAllowedError extends ForbiddenError {
   static override readonly retryable: boolean = false;
 }
 
+/** `player_banned` (403): A player of the submit is banned on the board (or on every board); not retryable until an admin lifts the ban. */
+export class PlayerBannedError extends ForbiddenError {
+  static override readonly code: string = "player_banned";
+  static override readonly status: number = 403;
+  static override readonly retryable: boolean = false;
+}
+
 /** `unknown_board` (404): No board has this id. */
 export class UnknownBoardError extends NotFoundError {
   static override readonly code: string = "unknown_board";
@@ -620,6 +627,7 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ServerError>> = {
   role_not_allowed: RoleNotAllowedError,
   not_your_player: NotYourPlayerError,
   batch_not_allowed: BatchNotAllowedError,
+  player_banned: PlayerBannedError,
   not_found: NotFoundError,
   unknown_board: UnknownBoardError,
   unknown_season: UnknownSeasonError,

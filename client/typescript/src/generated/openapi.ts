@@ -101,7 +101,8 @@ export interface paths {
         get: operations["getPlayer"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Remove a player's entry from a ladder (admin) */
+        delete: operations["removeEntry"];
         options?: never;
         head?: never;
         patch?: never;
@@ -175,6 +176,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/boards/{board}/bans/{player}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Ban a player on a board: their scores are refused, their entries hidden (admin) */
+        put: operations["banOnBoard"];
+        post?: never;
+        /** Lift a player's ban on a board (admin) */
+        delete: operations["unbanOnBoard"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/bans/{player}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Ban a player on every board (admin) */
+        put: operations["banEverywhere"];
+        post?: never;
+        /** Lift a player's ban on every board (admin) */
+        delete: operations["unbanEverywhere"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/players/{player}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A player's entries across boards and seasons, and bans (admin) */
+        get: operations["lookupPlayer"];
+        put?: never;
+        post?: never;
+        /** Erase a player everywhere, answering what was removed (admin) */
+        delete: operations["erasePlayer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The moderation audit log, newest first, with a cursor (admin) */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -240,6 +312,85 @@ export interface components {
              * @default null
              */
             next_cursor: string | null;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Actor
+             * @description The admin token's subject.
+             */
+            actor: string;
+            action: components["schemas"]["ModerationAction"];
+            /**
+             * Board
+             * @description The board; null for every board.
+             */
+            board: string | null;
+            /** Player */
+            player: string;
+            /** Season */
+            season: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /** AuditPage */
+        AuditPage: {
+            /**
+             * Records
+             * @description Newest first.
+             */
+            records: components["schemas"]["AuditEntry"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null at the end.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * BanState
+         * @description A ban put or lifted.
+         */
+        BanState: {
+            /** Player */
+            player: string;
+            /**
+             * Board
+             * @description The board; null for every board.
+             */
+            board: string | null;
+            /**
+             * Banned
+             * @description Whether this ban is in place after the request.
+             */
+            banned: boolean;
+            /**
+             * Changed
+             * @description Whether the request changed anything (a new ban, or one lifted).
+             */
+            changed: boolean;
+            /**
+             * Entries
+             * @description Entries hidden (ban) or brought back (unban).
+             */
+            entries: number;
+            /**
+             * Seq
+             * @description Per board whose ladders changed: the board seq that reflects it.
+             */
+            seq: {
+                [key: string]: number;
+            };
         };
         /**
          * BoardDetail
@@ -431,6 +582,30 @@ export interface components {
             } | null;
         };
         /**
+         * ErasureReport
+         * @description What an erasure removed, per kind (docs/moderation.md).
+         */
+        ErasureReport: {
+            /** Player */
+            player: string;
+            /**
+             * Audit Player
+             * @description The pseudonym the audit log keeps for the erased player.
+             */
+            audit_player: string;
+            /**
+             * Removed
+             * @description Counts per kind: entries, hidden_entries, bans, submissions, connections, subscriptions, events, audit_records.
+             */
+            removed: {
+                [key: string]: number;
+            };
+            /** Seq */
+            seq: {
+                [key: string]: number;
+            };
+        };
+        /**
          * FriendEntry
          * @description An entry of a friends look-up: its global ``rank`` and its place among the friends.
          */
@@ -509,6 +684,77 @@ export interface components {
              */
             missing: string[];
         };
+        /**
+         * ModerationAction
+         * @enum {string}
+         */
+        ModerationAction: "remove_entry" | "ban" | "unban" | "erase_player";
+        /**
+         * ModerationBody
+         * @description An optional body of a moderation request (it may be absent).
+         */
+        ModerationBody: {
+            /**
+             * Reason
+             * @description Why, for the audit log: 1-500 characters.
+             * @default null
+             */
+            reason: string | null;
+        };
+        /** PlayerBanInfo */
+        PlayerBanInfo: {
+            /**
+             * Board
+             * @description The board; null for every board.
+             */
+            board: string | null;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Reason */
+            reason: string | null;
+        };
+        /** PlayerHiddenEntry */
+        PlayerHiddenEntry: {
+            /** Board */
+            board: string;
+            /** Season */
+            season: string;
+            /** Score */
+            score: number;
+        };
+        /** PlayerLadderEntry */
+        PlayerLadderEntry: {
+            /** Board */
+            board: string;
+            /** Season */
+            season: string;
+            /** Score */
+            score: number;
+            /** Rank */
+            rank: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * PlayerLookup
+         * @description A player across every board and season (admin).
+         */
+        PlayerLookup: {
+            /** Player Id */
+            player_id: string;
+            /** Entries */
+            entries: components["schemas"]["PlayerLadderEntry"][];
+            /** Bans */
+            bans: components["schemas"]["PlayerBanInfo"][];
+            /**
+             * Hidden Entries
+             * @description Entries a ban keeps out of the ladders until it is lifted.
+             */
+            hidden_entries: components["schemas"]["PlayerHiddenEntry"][];
+        };
         /** PlayerStanding */
         PlayerStanding: {
             /** Board */
@@ -568,6 +814,28 @@ export interface components {
             details: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * RemovedEntry
+         * @description An entry removed: everyone behind it moved up by one, as of ``seq``.
+         */
+        RemovedEntry: {
+            /** Board */
+            board: string;
+            /** Season */
+            season: string;
+            /** Player */
+            player: string;
+            /**
+             * Score
+             * @description The removed entry's score; null when only a banned player's hidden entry was removed.
+             */
+            score: number | null;
+            /**
+             * Seq
+             * @description Reads with `min_seq` set to it reflect the removal.
+             */
+            seq: number;
         };
         /**
          * ResetSchedule
@@ -1467,6 +1735,103 @@ export interface operations {
             };
         };
     };
+    removeEntry: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+                /** @description The season to remove from; the current one when absent. */
+                season?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+                /** @description The board id. */
+                board: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovedEntry"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getAround: {
         parameters: {
             query?: {
@@ -1816,6 +2181,643 @@ export interface operations {
             };
             /** @description Request Entity Too Large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    banOnBoard: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+                /** @description The board id. */
+                board: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BanState"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unbanOnBoard: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+                /** @description The board id. */
+                board: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BanState"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    banEverywhere: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BanState"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unbanEverywhere: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BanState"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookupPlayer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag of an earlier answer: 304 when it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The player id. */
+                player: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Strong validator of the body. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerLookup"];
+                };
+            };
+            /** @description Not Modified: `If-None-Match` matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erasePlayer: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit log: 1-500 characters. */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The player id. */
+                player: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModerationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReport"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description Only this player's records (a player id, or an erased player's `audit_player` pseudonym). */
+                player?: string;
+                /** @description Only this board's records. */
+                board?: string;
+                /** @description Records per page. */
+                limit?: number;
+                /** @description The opaque `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An ETag of an earlier answer: 304 when it still matches. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Strong validator of the body. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Not Modified: `If-None-Match` matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

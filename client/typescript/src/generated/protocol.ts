@@ -8,11 +8,20 @@ export type WireMessage = ClientMessage | ServerFrame;
 /**
  * Every message a client sends (the operations the service receives).
  */
-export type ClientMessage = SubmitMessage | SubscribeMessage | UnsubscribeMessage;
+export type ClientMessage =
+  | SubmitMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | RemoveEntryMessage
+  | BanMessage
+  | UnbanMessage
+  | ErasePlayerMessage
+  | AuditMessage;
 /**
  * Every frame the service sends: replies, updates and errors.
  */
-export type ServerFrame = AckFrame | ErrorFrame | SnapshotFrame | UnsubscribedFrame | UpdateFrame;
+export type ServerFrame =
+  AckFrame | ErrorFrame | SnapshotFrame | UnsubscribedFrame | ModeratedFrame | UpdateFrame;
 /**
  * The stable machine code: one of `ErrorCode`.
  */
@@ -73,6 +82,7 @@ export type ErrorCode = (
   | "role_not_allowed"
   | "not_your_player"
   | "batch_not_allowed"
+  | "player_banned"
   | "not_found"
   | "unknown_board"
   | "unknown_season"
@@ -98,6 +108,7 @@ export type ErrorCode = (
   | "gone"
 ) &
   string;
+export type ModerationAction = "remove_entry" | "ban" | "unban" | "erase_player";
 
 export interface SubmitMessage {
   request_id?: string | null;
@@ -144,6 +155,57 @@ export interface UnsubscribeMessage {
   request_id?: string | null;
   action: "unsubscribe";
   view_id: string;
+}
+/**
+ * Remove a player's entry from a ladder (admin).
+ */
+export interface RemoveEntryMessage {
+  request_id?: string | null;
+  action: "remove_entry";
+  board: string;
+  player: string;
+  season?: string | null;
+  reason?: string | null;
+}
+/**
+ * Ban a player on a board, or on every board without ``board`` (admin).
+ */
+export interface BanMessage {
+  request_id?: string | null;
+  action: "ban";
+  player: string;
+  board?: string | null;
+  reason?: string | null;
+}
+/**
+ * Lift a player's ban on a board, or their ban on every board (admin).
+ */
+export interface UnbanMessage {
+  request_id?: string | null;
+  action: "unban";
+  player: string;
+  board?: string | null;
+  reason?: string | null;
+}
+/**
+ * Erase a player everywhere (admin).
+ */
+export interface ErasePlayerMessage {
+  request_id?: string | null;
+  action: "erase_player";
+  player: string;
+  reason?: string | null;
+}
+/**
+ * A page of the moderation audit log, newest first (admin).
+ */
+export interface AuditMessage {
+  request_id?: string | null;
+  action: "audit";
+  player?: string | null;
+  board?: string | null;
+  limit?: number;
+  cursor?: string | null;
 }
 /**
  * The reply to a submit, sent after its transaction committed.
@@ -236,6 +298,108 @@ export interface UnsubscribedFrame {
   type: "unsubscribed";
   request_id?: string;
   view_id: string;
+}
+/**
+ * The reply to a moderation action, after its transaction committed: the same body
+ * as the REST route of the same name answers.
+ */
+export interface ModeratedFrame {
+  type: "moderated";
+  request_id?: string;
+  action: "remove_entry" | "ban" | "unban" | "erase_player" | "audit";
+  result: RemovedEntry | BanState | ErasureReport | AuditPage;
+}
+/**
+ * An entry removed: everyone behind it moved up by one, as of ``seq``.
+ */
+export interface RemovedEntry {
+  board: string;
+  season: string;
+  player: string;
+  /**
+   * The removed entry's score; null when only a banned player's hidden entry was removed.
+   */
+  score?: number;
+  /**
+   * Reads with `min_seq` set to it reflect the removal.
+   */
+  seq: number;
+}
+/**
+ * A ban put or lifted.
+ */
+export interface BanState {
+  player: string;
+  /**
+   * The board; null for every board.
+   */
+  board?: string;
+  /**
+   * Whether this ban is in place after the request.
+   */
+  banned: boolean;
+  /**
+   * Whether the request changed anything (a new ban, or one lifted).
+   */
+  changed: boolean;
+  /**
+   * Entries hidden (ban) or brought back (unban).
+   */
+  entries: number;
+  /**
+   * Per board whose ladders changed: the board seq that reflects it.
+   */
+  seq: {
+    [k: string]: number;
+  };
+}
+/**
+ * What an erasure removed, per kind (docs/moderation.md).
+ */
+export interface ErasureReport {
+  player: string;
+  /**
+   * The pseudonym the audit log keeps for the erased player.
+   */
+  audit_player: string;
+  /**
+   * Counts per kind: entries, hidden_entries, bans, submissions, connections, subscriptions, events, audit_records.
+   */
+  removed: {
+    [k: string]: number;
+  };
+  seq: {
+    [k: string]: number;
+  };
+}
+export interface AuditPage {
+  /**
+   * Newest first.
+   */
+  records: AuditEntry[];
+  /**
+   * Pass as `cursor` for the next page; null at the end.
+   */
+  next_cursor?: string;
+}
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /**
+   * The admin token's subject.
+   */
+  actor: string;
+  action: ModerationAction;
+  /**
+   * The board; null for every board.
+   */
+  board?: string;
+  player: string;
+  season?: string;
+  reason?: string;
+  detail: {
+    [k: string]: unknown;
+  };
 }
 /**
  * A view's new state after changes; ``prev_seq`` is the seq of the previous frame of
