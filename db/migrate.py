@@ -75,7 +75,7 @@ SELECT p.oid, p.proname, p.xmin::text AS version
  WHERE n.nspname = current_schema()"""
 # A DROP statement for each given function, its signature quoted by PostgreSQL.
 DROP_STATEMENTS: Final = """
-SELECT format('DROP FUNCTION %s', p.oid::regprocedure) FROM pg_proc p WHERE p.oid = ANY($1)"""
+SELECT format('DROP ROUTINE %s', p.oid::regprocedure) FROM pg_proc p WHERE p.oid = ANY($1)"""
 LOCK: Final = "SELECT pg_advisory_lock($1)"
 UNLOCK: Final = "SELECT pg_advisory_unlock($1)"
 

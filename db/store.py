@@ -1,9 +1,10 @@
 """The ranking store: boards, seasons, scores and exact-rank reads over asyncpg.
 
 Writes go to the primary pool; reads go to ``read_pool`` (the replica on AWS and in the
-local runtime, the primary otherwise). Every write is one transaction; a submit is one
-round trip to ``lb_submit`` (db/functions/lb_submit.sql), then one to ``lb_seq_of`` on
-the same connection, which numbers the committed write for its ack. Every read is one
+local runtime, the primary otherwise). Every write is one transaction; a submit of one score
+is one round trip to ``lb_submit_acked`` (db/functions/lb_submit_acked.sql), which commits
+``lb_submit`` and numbers the committed write for its ack (``lb_seq_of``); a batch is one
+round trip to ``lb_submit`` and one to ``lb_seq_of`` on the same connection. Every read is one
 statement, so its ranks, counts and ``as_of_seq`` come from one snapshot (or, when that
 snapshot holds committed changes not numbered yet, one REPEATABLE READ transaction).
 
@@ -142,6 +143,12 @@ UPDATE lb_entry e SET metadata = $3::jsonb
    AND e.season_no = l.season_no AND e.player_id = $2
 RETURNING e.player_id"""
 
+# One score submitted, committed and numbered in one round trip
+# (db/functions/lb_submit_acked.sql): the row of SUBMIT and the write's seq.
+SUBMIT_ACKED: Final = """
+CALL lb_submit_acked($1, $2, $3, $4, $5::text::bigint, $6::text::timestamptz, $7::text::jsonb,
+                     $8, $9)"""
+
 # The seq a committed write was numbered with (db/functions/lb_seq_of.sql).
 SEQ_OF: Final = "SELECT lb_seq_of($1, $2)"
 
@@ -226,8 +233,10 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.
   FROM l"""
 
 # The hot path: one player's rank in the current season, as one planned statement
-# (the same arithmetic as lb_count_before, with its lookups as LATERAL index probes).
-FETCH_RANK_ONLY: Final = """
+# (the same arithmetic as lb_count_before, with its lookups as LATERAL index probes),
+# from the entry's key in ladder ``me.season_no``. RANK_TERMS is only the expression; the
+# two statements below differ in how they find the ladder.
+RANK_TERMS: Final = """
 SELECT 1
  + (SELECT coalesce(sum(b.cnt), 0) FROM lb_rank_block b
      WHERE b.season_no = me.season_no
@@ -244,8 +253,9 @@ SELECT 1
  + (SELECT coalesce(sum(d.delta), 0) FROM lb_rank_delta d
      WHERE d.season_no = me.season_no
        AND (d.sort_score, d.achieved_at, d.player_id) < (bkt.lo_score, bkt.lo_at, bkt.lo_player))
-FROM lb_ladder l
-JOIN lb_entry me ON me.season_no = l.season_no AND me.player_id = $2
+   AS rank,
+   me.season_no"""
+RANK_PROBES: Final = """
 CROSS JOIN LATERAL (
     SELECT b.lo_score, b.lo_at, b.lo_player FROM lb_rank_block b
      WHERE b.season_no = me.season_no
@@ -255,8 +265,32 @@ CROSS JOIN LATERAL (
     SELECT b.lo_score, b.lo_at, b.lo_player FROM lb_rank_bucket b
      WHERE b.season_no = me.season_no
        AND (b.lo_score, b.lo_at, b.lo_player) <= (me.sort_score, me.achieved_at, me.player_id)
-     ORDER BY b.lo_score DESC, b.lo_at DESC, b.lo_player DESC LIMIT 1) bkt
+     ORDER BY b.lo_score DESC, b.lo_at DESC, b.lo_player DESC LIMIT 1) bkt"""
+# By board: the board's row and its current season's, then the entry.
+FETCH_RANK_ONLY: Final = (
+    RANK_TERMS
+    + """
+FROM lb_ladder l
+JOIN lb_entry me ON me.season_no = l.season_no AND me.player_id = $2"""
+    + RANK_PROBES
+    + """
 WHERE l.board_id = $1 AND l.season = l.current_season"""
+)
+# By a ladder this process resolved before (Store._current_season_nos): the entry, and the
+# season's own row to check that it is still the board's current one, in the same
+# snapshot as the rank. A roll ends the current season (ended_at, ROLL_SEASON) in the
+# transaction that moves the board on, so a ladder that rolled answers nothing here and
+# the caller asks by board. The board's row, which every submit reads and every numbering
+# round rewrites, is not read: that lookup was about a sixth of the statement's time.
+FETCH_RANK_IN: Final = (
+    RANK_TERMS
+    + """
+FROM lb_season l
+JOIN lb_entry me ON me.season_no = l.season_no AND me.player_id = $2"""
+    + RANK_PROBES
+    + """
+WHERE l.season_no = $1 AND l.ended_at IS NULL"""
+)
 
 FETCH_AROUND: Final = """
 WITH
@@ -701,6 +735,9 @@ class Store:
         self.pool = pool
         self.read_pool = read_pool or pool
         self.settings = settings
+        # board -> the season_no of its current ladder as last seen by fetch_rank; a hint,
+        # checked by every read that uses it (FETCH_RANK_IN)
+        self._current_season_nos: dict[str, int] = {}
 
     @classmethod
     async def open(
@@ -934,16 +971,29 @@ class Store:
 
     async def _submit_with_retry(self, *args: Any) -> tuple[list[asyncpg.Record], int]:
         """Run lb_submit, then number the committed write (lb_seq_of) on the same
-        connection: its rows and its seq. Retries transient conflicts. Two racing retries
+        connection: its rows and its seq. One score goes in one round trip
+        (lb_submit_acked), a batch in two. Retries transient conflicts. Two racing retries
         of one submission id: the loser hits the unique key and, on retry, replays the
         winner's result."""
         import asyncpg
 
         attempts = 4
+        board, submission, digest, players, values, ats, metas, with_ranks, submitter = args
         async with translated(), self.pool.acquire() as conn:
             for attempt in range(1, attempts + 1):
                 try:
-                    rows: list[asyncpg.Record] = await conn.fetch(SUBMIT, *args)
+                    if len(players) == 1:
+                        # committed once this returns: never retried past this point
+                        row = await conn.fetchrow(
+                            SUBMIT_ACKED, board, submission, digest, players[0], values[0],
+                            ats[0], metas[0], with_ranks, submitter,
+                        )  # fmt: skip
+                        assert row is not None
+                        rows = [row]
+                        seq = row["seq"]
+                    else:
+                        rows = await conn.fetch(SUBMIT, *args)
+                        seq = None
                 except (
                     asyncpg.UniqueViolationError,
                     asyncpg.DeadlockDetectedError,
@@ -952,7 +1002,8 @@ class Store:
                     if attempt == attempts:
                         raise
                     continue
-                seq = await conn.fetchval(SEQ_OF, args[0], rows[0]["last_event"])
+                if seq is None:
+                    seq = await conn.fetchval(SEQ_OF, board, rows[0]["last_event"])
                 return rows, int(seq or 0)
         raise AssertionError("unreachable")
 
@@ -1055,10 +1106,23 @@ class Store:
         )  # fmt: skip
 
     async def fetch_rank(self, board: str, player: str) -> int | None:
-        """Just the rank of a player in the board's current season (the hot path)."""
+        """Just the rank of a player in the board's current season (the hot path).
+
+        Asks by the ladder this store found for the board last time (one probe fewer), and
+        by board when that answers nothing: a player without an entry, a season that
+        rolled (in any process), a board never read here. Each answer is exact in its
+        statement's snapshot."""
         async with translated():
-            rank = await self.read_pool.fetchval(FETCH_RANK_ONLY, board, player)
-        return None if rank is None else int(rank)
+            season_no = self._current_season_nos.get(board)
+            if season_no is not None:
+                row = await self.read_pool.fetchrow(FETCH_RANK_IN, season_no, player)
+                if row is not None:
+                    return int(row["rank"])
+            row = await self.read_pool.fetchrow(FETCH_RANK_ONLY, board, player)
+        if row is None:
+            return None
+        self._current_season_nos[board] = row["season_no"]
+        return int(row["rank"])
 
     async def fetch_around(
         self,

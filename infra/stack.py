@@ -20,6 +20,7 @@ from constructs import Construct
 from infra.api import CustomDomains, RestFrontDoor, WebSocketFrontDoor
 from infra.compute import Functions, Migration, ScheduledJobs
 from infra.config import APP_DATABASE_USER, Fn, StageConfig
+from infra.console import AdminConsole
 from infra.database import Database
 from infra.nag import acknowledge, finding_for
 from infra.network import Network
@@ -120,6 +121,7 @@ class LeaderboardStack(Stack):
             handler=functions[Fn.REST],
             authorizer=functions[Fn.AUTHORIZER],
         )
+        admin_console = AdminConsole(self, "AdminConsole", config=config, api=rest.api)
         ScheduledJobs(self, "Schedules", config=config, functions=functions)
         egress = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         Migration(
@@ -151,6 +153,7 @@ class LeaderboardStack(Stack):
 
         CfnOutput(self, "WebSocketUrl", value=websocket.stage.url)
         CfnOutput(self, "RestUrl", value=rest.api.url)
+        CfnOutput(self, "AdminConsoleUrl", value=rest.api.url_for_path("/admin"))
         CfnOutput(self, "ProxyEndpoint", value=database.proxy.endpoint)
         CfnOutput(self, "ProxyReadOnlyEndpoint", value=database.read_only_endpoint.attr_endpoint)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
@@ -161,6 +164,7 @@ class LeaderboardStack(Stack):
         self.functions = compute
         self.websocket = websocket
         self.rest = rest
+        self.admin_console = admin_console
         self.observability = observability
 
     @staticmethod

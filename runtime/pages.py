@@ -6,6 +6,8 @@ endpoint and the REST API on the same origin:
 - ``/``: the boards, each linked to its page (``GET /v1/boards``);
 - ``/boards/{board}``: the board's live top-N for a big screen (``?n=`` rows, default 10);
 - ``/boards/{board}/ticker``: a player's live rank ticker (the ``me`` view);
+- ``/admin``: the admin console (boards, seasons, players, bans, erasure, the audit log),
+  which drives the REST API beside it and needs an admin token;
 - ``/web/*``: the static assets under ``runtime/web`` (never a CDN); the TypeScript
   client's bundles (``leaderboard-client.js``, and ``leaderboard-widget.js``, the
   embeddable widgets a studio loads from its own site) are also served with
@@ -15,7 +17,9 @@ endpoint and the REST API on the same origin:
 Authentication: the pages take the token from the URL (``?token=<JWT>``) and send it as
 the REST ``Authorization: Bearer`` header and as the WebSocket ``token`` parameter; there
 is no anonymous mode. A board page needs any role (``spectator`` is meant for screens);
-the ticker needs a ``player`` token, whose player it follows. The pages answer with
+the ticker needs a ``player`` token, whose player it follows. The admin console also
+takes the token from the URL fragment (``#token=``, which no request carries) or a form,
+and works only with an ``admin`` token. The pages answer with
 ``Referrer-Policy: no-referrer`` (the token is in the URL), ``Cache-Control: no-store``
 and a Content-Security-Policy allowing only this origin.
 
@@ -65,7 +69,7 @@ class Pages:
         path = html.escape(ws_path, quote=True)
         self._html = {
             name: (web_dir / f"{name}.html").read_text().replace(WS_PATH_PLACEHOLDER, path)
-            for name in ("index", "board", "ticker")
+            for name in ("index", "board", "ticker", "admin")
         }
 
     def page(self, name: str) -> web.Response:
@@ -81,6 +85,9 @@ class Pages:
 
     async def ticker(self, request: web.Request) -> web.Response:
         return self.page("ticker")
+
+    async def admin(self, request: web.Request) -> web.Response:
+        return self.page("admin")
 
     def index_middleware(self) -> Middleware:
         """Plain GETs of ``/`` get the index page; WebSocket upgrades go to the gateway."""
@@ -108,6 +115,7 @@ def install_pages(app: web.Application, *, ws_path: str, web_dir: Path = WEB_DIR
     app.middlewares.append(pages.index_middleware())
     app.router.add_get("/boards/{board}", pages.board)
     app.router.add_get("/boards/{board}/ticker", pages.ticker)
+    app.router.add_get("/admin", pages.admin)
     for name in BUNDLES:
         app.router.add_get(f"{ASSETS_PREFIX}/{name}", _bundle(web_dir / name))
     app.router.add_static(ASSETS_PREFIX, web_dir, show_index=False, follow_symlinks=False)

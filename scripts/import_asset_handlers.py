@@ -7,7 +7,9 @@ For each ``AWS::Lambda::Function`` with a Python runtime in the assembly's templ
 the handler's module is imported in a fresh ``python -I -S`` (no site-packages, no user
 paths) with only the function's asset directory (``aws:asset:path``) and ``--runtime``
 (what the Lambda runtime provides: boto3) on ``sys.path``, and the handler must be a
-callable. The interpreter must be the function's runtime version and, unless
+callable. CDK's own bucket-deployment function (CDK's code on the runtime CDK picks, which
+copies the admin console's files) is not the service's and is left out. The interpreter
+must be the function's runtime version and, unless
 ``--any-platform``, its architecture: run it where the functions run (CI: an arm64
 runner with Python 3.14). Exits 1 on any failure, or if no handler was found.
 
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MACHINES = {"arm64": {"aarch64", "arm64"}, "x86_64": {"x86_64", "amd64"}}
+CDK_FUNCTIONS = ("CustomCDKBucketDeployment",)
+"""Logical id prefixes of the functions CDK adds with code of its own."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ def handlers_of(assembly: Path) -> list[Handler]:
             props = resource.get("Properties", {})
             runtime = str(props.get("Runtime", ""))
             if resource.get("Type") != "AWS::Lambda::Function" or not runtime.startswith("python"):
+                continue
+            if logical_id.startswith(CDK_FUNCTIONS):
                 continue
             asset = resource.get("Metadata", {}).get("aws:asset:path")
             if not asset:

@@ -5,11 +5,10 @@
 -- snapshot and update of the board at that seq or later reflects it. If the event is
 -- numbered already (a broadcaster, the maintenance job or a concurrent submitter's call
 -- numbered it), that is one index probe and no write. Otherwise every committed pending
--- event of the board is numbered, exactly as lb_sequence_settled.sql does it (in
--- event_id order, from the board's counter, under the board row's lock), but without its
--- try-lock on the writers' sequencing lock: holding that lock exclusively, even briefly,
--- would make new writers of the board wait. The event is committed, so the numbering
--- reaches it.
+-- event of the board is numbered (lb_number_pending.sql, as lb_sequence_settled.sql does
+-- it), but without lb_sequence_settled's try-lock on the writers' sequencing lock:
+-- holding that lock exclusively, even briefly, would make new writers of the board wait.
+-- The event is committed, so the numbering reaches it.
 --
 -- Concurrent submitters queue on an advisory lock of their own (19527) before they touch
 -- the board row. An advisory lock takes no transaction id and writes no WAL, so a
@@ -25,8 +24,6 @@ RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     s bigint;
-    base bigint;
-    n bigint;
 BEGIN
     IF p_event IS NOT NULL THEN
         SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
@@ -46,22 +43,7 @@ BEGIN
     IF s IS NOT NULL THEN
         RETURN s;
     END IF;
-    SELECT b.seq INTO base FROM lb_board b WHERE b.board_id = p_board FOR NO KEY UPDATE;
-    -- a sequencer may have numbered it meanwhile (it holds the board row, not 19527)
-    SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
-    IF s IS NOT NULL THEN
-        RETURN s;
-    END IF;
-    WITH numbered AS (
-        SELECT e.event_id, base + row_number() OVER (ORDER BY e.event_id) AS s
-          FROM lb_event e
-         WHERE e.board_id = p_board AND e.seq IS NULL
-    )
-    UPDATE lb_event e SET seq = numbered.s FROM numbered WHERE e.event_id = numbered.event_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN
-        UPDATE lb_board b SET seq = base + n WHERE b.board_id = p_board;
-    END IF;
+    PERFORM lb_number_pending(p_board);
     SELECT e.seq INTO s FROM lb_event e WHERE e.event_id = p_event;
     RETURN s;
 END;

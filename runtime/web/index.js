@@ -20,6 +20,7 @@ async function main() {
     return;
   }
   const claims = claimsOf(config.token);
+  if (claims.role === "admin") document.getElementById("admin-link").href = `/admin#token=${encodeURIComponent(config.token)}`;
   const query = `?token=${encodeURIComponent(config.token)}`;
   let listing;
   try {

@@ -97,12 +97,14 @@ def test_migrations_are_numbered_without_gaps() -> None:
 
 
 def test_each_function_file_defines_the_function_it_is_named_for() -> None:
-    """Every function file creates exactly its own function, replaceably (CREATE OR
-    REPLACE), and any trigger in it replaceably too, so that it can be applied again."""
+    """Every function file creates exactly its own function (or procedure), replaceably
+    (CREATE OR REPLACE), and any trigger in it replaceably too, so that it can be applied
+    again."""
     assert FILE_NAMES
     for file in load_functions():
-        assert re.findall(r"CREATE OR REPLACE FUNCTION\s+(\w+)\s*\(", file.sql) == [file.name]
-        assert not re.search(r"CREATE\s+(FUNCTION|TRIGGER)", file.sql), file.name
+        created = re.findall(r"CREATE OR REPLACE (?:FUNCTION|PROCEDURE)\s+(\w+)\s*\(", file.sql)
+        assert created == [file.name]
+        assert not re.search(r"CREATE\s+(FUNCTION|PROCEDURE|TRIGGER)", file.sql), file.name
 
 
 async def test_every_function_in_the_database_has_exactly_one_file(database_dsn: str) -> None:

@@ -263,3 +263,23 @@ async def test_tickers_as_of_an_earlier_seq_are_exact_while_later_moves_are_pend
     assert total == size
     assert {p: (t.rank, t.score) for p, t in tickers.items() if p != "late"} == then
     assert tickers["late"].rank is None and tickers["late"].total == size
+
+
+async def test_rank_follows_a_season_rolled_by_another_process(
+    store: Store, database_dsn: str
+) -> None:
+    """A rank read after another process rolled the board's season answers from the new
+    season: a player who has not played it yet has no rank, then the new season's one."""
+    await store.create_board(BoardSpec(id="weekly"))
+    await store.submit("weekly", [ScoreInput("alice", 10), ScoreInput("bob", 20)])
+    assert await store.fetch_rank("weekly", "alice") == 2
+    other = await Store.open(store.settings, dsn=database_dsn)
+    try:
+        await other.roll_season("weekly")
+        assert await store.fetch_rank("weekly", "alice") is None
+        await other.submit("weekly", [ScoreInput("alice", 5)])
+    finally:
+        await other.close()
+    assert await store.fetch_rank("weekly", "alice") == 1
+    await store.submit("weekly", [ScoreInput("carol", 7)])
+    assert await store.fetch_rank("weekly", "alice") == 2

@@ -22,6 +22,8 @@ async def test_the_page_survives_a_restart_of_the_service_and_converges(
     then starts again on the same port: the page shows it is reconnecting, redials until
     the service is back, resubscribes, and shows the truth; later updates apply live."""
     page, port = screen.page, free_port()
+    # while the service is down the page's redials are refused, and chromium logs each one
+    screen.allowed_errors.append("net::ERR_CONNECTION_REFUSED")
     mounts = [mount_rest, mount_pages]
     await store.create_board(ARENA)
     await store.submit("arena", [ScoreInput("nova", 900), ScoreInput("orbit", 800)])
