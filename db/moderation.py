@@ -11,9 +11,7 @@ a submit's are, so the answer can say from which board seq on every read reflect
 from __future__ import annotations
 
 import json
-from typing import Any, Final
-
-import asyncpg
+from typing import TYPE_CHECKING, Any, Final
 
 from core.errors import NotFound
 from core.ids import board_id, player_id, season_id
@@ -28,6 +26,9 @@ from core.moderation import (
     Removal,
 )
 from db.errors import translated
+
+if TYPE_CHECKING:
+    import asyncpg
 
 REMOVE_ENTRY: Final = "SELECT * FROM lb_remove_entry($1, $2, $3, $4, $5)"
 BAN: Final = "SELECT * FROM lb_ban($1, $2, $3, $4)"
