@@ -6,6 +6,10 @@ runs, then measures, in the same run and on the same data:
     ``ZREVRANK`` of the same players when a Redis answers on 127.0.0.1:6379, taking turns
     key by key, so that the machine's drift during the run weighs on both alike;
   - a naive ``COUNT(*)`` over the order index;
+  - the display rank of the same players by each tie mode that counts
+    (``lb_display_before``: ``competition``, the entries with a better score, and
+    ``dense``, the distinct better scores), taking turns with the exact rank key by key
+    (dense on a subset: its skip scan costs a probe per distinct better score);
   - single upserts over 16 connections with the rank structure and feed maintained (with
     the new rank in each reply, and without), beside the same upsert into a plain table
     with the same indexes;
@@ -54,6 +58,14 @@ SELECT count(*) + 1 FROM lb_entry e
   JOIN lb_entry m ON m.season_no = s.season_no AND m.player_id = $2
  WHERE e.season_no = s.season_no
    AND (e.sort_score, e.achieved_at, e.player_id) < (m.sort_score, m.achieved_at, m.player_id)"""
+
+DISPLAY_RANK: Final = """
+SELECT lb_display_before(l.season_no, $3, me.sort_score) + 1
+  FROM lb_ladder l
+  JOIN lb_entry me ON me.season_no = l.season_no AND me.player_id = $2
+ WHERE l.board_id = $1 AND l.season = l.current_season"""
+DENSE_SHARE: Final = 250
+"""Dense display ranks are sampled on one key in this many (at least 20)."""
 
 PLAIN_TABLE: Final = """
 CREATE TABLE IF NOT EXISTS bench_plain (
@@ -237,6 +249,18 @@ async def run(
             naive = await sample(
                 lambda p: store.pool.fetchval(NAIVE_RANK, BOARD, p), keys[: max(20, samples // 25)]
             )
+            shown = {}
+            for mode, subset in (
+                ("competition", keys), ("dense", keys[: max(20, samples // DENSE_SHARE)])
+            ):  # fmt: skip
+
+                async def display_rank(p: str, mode: str = mode) -> Any:
+                    return await store.read_pool.fetchval(DISPLAY_RANK, BOARD, p, mode)
+
+                exact, display = await sample_interleaved(
+                    [lambda p: store.fetch_rank(BOARD, p), display_rank], subset
+                )
+                shown[mode] = (exact, display)
             writes = await _writes(store, seconds)
             postgres = await postgres_version(database)
         finally:
@@ -254,14 +278,27 @@ async def run(
         "naive_p99_ms": round(percentile_ms(naive, 99), 3),
         "redis_p50_ms": round(redis["p50"], 3) if redis else None,
         "redis_p99_ms": round(redis["p99"], 3) if redis else None,
+        "display_rank_p50_ms": {m: round(percentile_ms(d, 50), 3) for m, (_, d) in shown.items()},
+        "display_rank_p99_ms": {m: round(percentile_ms(d, 99), 3) for m, (_, d) in shown.items()},
+        "display_rank_exact_p50_ms": {
+            m: round(percentile_ms(e, 50), 3) for m, (e, _) in shown.items()
+        },
         **{k: round(v) for k, v in writes.items()},
     }
     return {**result, **ratios(result)}
 
 
-def ratios(result: dict[str, Any]) -> dict[str, float | None]:
-    """The same-run ratios of a ``bench rank`` result: a pure function of its figures."""
+def ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """The same-run ratios of a ``bench rank`` result: a pure function of its figures.
+
+    ``display_rank_vs_rank_p50`` divides each tie mode's display-rank p50 by the p50 of the
+    exact rank sampled in turns with it (``display_rank_exact_p50_ms``)."""
+    exact = result.get("display_rank_exact_p50_ms") or {}
     return {
+        "display_rank_vs_rank_p50": {
+            m: vs(v, exact.get(m), digits=2)
+            for m, v in (result.get("display_rank_p50_ms") or {}).items()
+        },
         "speedup_vs_naive_p50": ratio(result["rank_p50_ms"], result["naive_p50_ms"]),
         "redis_over_ours_p50": ratio(result["rank_p50_ms"], result["redis_p50_ms"]),
         "rank_p50_vs_redis": vs(result["rank_p50_ms"], result["redis_p50_ms"], digits=2),
@@ -301,6 +338,12 @@ def report(result: dict[str, Any], *, as_json: bool) -> str:
         )
     else:
         lines.append("  redis       (nothing answers on 127.0.0.1:6379; baseline skipped)")
+    for mode, p50 in (result.get("display_rank_p50_ms") or {}).items():
+        lines.append(
+            f"  display rank ({mode}) p50 {p50:.3f} ms   "
+            f"p99 {result['display_rank_p99_ms'][mode]:.3f} ms"
+            f"   -> display/exact = {result['display_rank_vs_rank_p50'][mode]}"
+        )
     lines.append(
         f"writes: {result['upserts_per_s']:,}/s single upserts over 16 connections with ranks, "
         f"{result['upserts_noranks_per_s']:,}/s without "

@@ -44,13 +44,20 @@ from typing import TYPE_CHECKING, Any, Final
 import pydantic_core
 
 from broadcast.fanout import DEFAULT_SHARD_THRESHOLD, ShardingSender, frames_of
-from core.boards import SortOrder
+from core.boards import SortOrder, TieMode, Tier, board_tiers
 from core.conflation import Decision, Defer, Rebase, Send, ViewState, decide, needs_round
 from core.feed import ChangeEvent
 from core.ids import ConnectionId
 from core.moderation import is_erased
-from core.protocol import UpdateFrame, ViewEntry, view_entry
-from core.views import ShiftIndex, Ticker, advance_ticker, net_moves, view_digest
+from core.protocol import UpdateFrame, ViewEntry, ticker_entry, view_entry
+from core.views import (
+    ShiftIndex,
+    Ticker,
+    advance_ticker,
+    dense_display_holds,
+    net_moves,
+    view_digest,
+)
 from db import feed, lease
 from db.compaction import compact, vacuum_deltas
 from db.connections import Subscription
@@ -74,7 +81,9 @@ LEASE_EXTEND_S: Final = 0.1
 LINGER_POLL_S: Final = 0.01
 BOARD_LOCK: Final = "SELECT pg_advisory_xact_lock(19525, hashtext($1))"
 BOARD_INFO: Final = """
-SELECT l.sort_order, l.season, l.season_no FROM lb_ladder l
+SELECT l.sort_order, l.season, l.season_no, l.tie_mode, l.tiers,
+       CASE WHEN l.all_time THEN lb_all_time_no(l.board_id) END AS all_time_no
+  FROM lb_ladder l
  WHERE l.board_id = $1 AND l.season = l.current_season"""
 # How long the oldest event a round just pushed waited since its writer created it.
 PUSH_LAG_MS: Final = """
@@ -161,14 +170,12 @@ def _moved(sub: Subscription, last_seq: int, state: ViewState) -> Subscription:
     )  # fmt: skip
 
 
-def _ticker_frame(sub: Subscription, board: str, ticker: Ticker, seq: int) -> str:
-    mine = (
-        None if ticker.rank is None or ticker.score is None
-        else (ticker.player_id, ticker.score, ticker.rank)
-    )  # fmt: skip
+def _ticker_frame(
+    sub: Subscription, board: str, ticker: Ticker, seq: int, tiers: list[Tier] | None
+) -> str:
     return UpdateFrame.dump_ticker(
         view_id=sub.view_id, board=board, season=sub.season, seq=seq,
-        prev_seq=sub.last_seq, total=ticker.total, me=mine,
+        prev_seq=sub.last_seq, total=ticker.total, me=ticker_entry(ticker, tiers),
     )  # fmt: skip
 
 
@@ -353,10 +360,11 @@ class Broadcaster:
             if not fresh and not any(needs_round(s.state, cursor) for s in subs):
                 return report
             upto = max([cursor, *(e.seq for e in events)])
+            tie_mode, tiers = TieMode(info["tie_mode"]), board_tiers(info["tiers"])
             pages, tickers = await self._gather(
-                board, SortOrder(info["sort_order"]), subs, events, upto
+                board, SortOrder(info["sort_order"]), tie_mode, subs, events, upto
             )
-            frames, moved, deferred = self._decide(board, subs, pages, tickers, upto)
+            frames, moved, deferred = self._decide(board, subs, pages, tickers, upto, tiers)
             report.deferred_until = min(deferred) if deferred else None
             sent_at = time.perf_counter()
             gone = await self.sender.send_many(frames) if frames else []
@@ -381,7 +389,9 @@ class Broadcaster:
         self._warm[board] = warm
         for cid in gone:
             await self.connections.remove(cid)
-        if (await compact(self.store.pool, int(info["season_no"]))).folded_buckets:
+        ladders = [info["season_no"], info["all_time_no"]]
+        folded = [(await compact(self.store.pool, int(n))).folded_buckets for n in ladders if n]
+        if any(folded):
             await vacuum_deltas(self.store.pool)
         return report
 
@@ -392,6 +402,7 @@ class Broadcaster:
         pages: Mapping[str, _Page],
         tickers: Mapping[str, Ticker],
         upto: int,
+        tiers: list[Tier] | None = None,
     ) -> tuple[list[tuple[ConnectionId, str]], dict[str, Subscription], list[float]]:
         """Apply :func:`~core.conflation.decide` to every subscription: the frames to send,
         the subscriptions whose state moved on, and when deferred views are due.
@@ -416,7 +427,11 @@ class Broadcaster:
                 decision = decide(
                     previous, ViewState(upto, None, None, ticker), now=now, window_s=window_s
                 )
-                body = _ticker_frame(sub, board, ticker, upto) if type(decision) is Send else None
+                body = (
+                    _ticker_frame(sub, board, ticker, upto, tiers)
+                    if type(decision) is Send
+                    else None
+                )
             else:
                 group = (sub.view_id, previous, sub.last_seq)
                 outcome = shared.get(group)
@@ -481,6 +496,7 @@ class Broadcaster:
         self,
         board: str,
         order: SortOrder,
+        tie_mode: TieMode,
         subs: Sequence[Subscription],
         events: Sequence[ChangeEvent],
         upto: int,
@@ -504,13 +520,14 @@ class Broadcaster:
                 entries = [view_entry(e) for e in around.entries]
                 me = next((e for e in entries if e.player == sub.player_id), None)
                 pages[sub.view_id] = _Page.of(entries, around.total, me)
-        tickers = await self._tickers(board, order, subs, events, upto)
+        tickers = await self._tickers(board, order, tie_mode, subs, events, upto)
         return pages, tickers
 
     async def _tickers(
         self,
         board: str,
         order: SortOrder,
+        tie_mode: TieMode,
         subs: Sequence[Subscription],
         events: Sequence[ChangeEvent],
         upto: int,
@@ -536,10 +553,14 @@ class Broadcaster:
                 erased = any(is_erased(p) for p in moves)
                 indexes[(sub.season, as_of)] = (ShiftIndex.of(moves), set(moves), erased)
             index, movers, erased = indexes[(sub.season, as_of)]
-            if base is None or base.key is None or erased or sub.player_id in movers:
+            if (
+                base is None or base.key is None or erased or sub.player_id in movers
+                or (tie_mode is not TieMode.ORDINAL and base.display_rank is None)
+                or (tie_mode is TieMode.DENSE and not dense_display_holds(index, base.key))
+            ):  # fmt: skip
                 reread[sub.season].append(sub)
             else:
-                out[sub.key] = advance_ticker(base, index)
+                out[sub.key] = advance_ticker(base, index, tie_mode)
         for season, group in reread.items():
             fresh, _ = await self.store.fetch_tickers_as_of(
                 board, season, sorted({str(s.player_id) for s in group}), upto

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from connect.events import WebSocketEvent
 from core.auth import Principal, Role, check_submit_for, require_role, submission_scope
+from core.boards import ResetSchedule, next_reset_at
 from core.conflation import ViewState
 from core.errors import BadRequest, ClientError, ConnectionGone, LeaderboardError, PayloadTooLarge
 from core.ids import PlayerId, SubmissionId
@@ -39,9 +41,9 @@ from core.protocol import (
     UnbanMessage,
     UnsubscribedFrame,
     UnsubscribeMessage,
-    ViewEntry,
     parse_client_message,
     request_id_of,
+    ticker_entry,
     view_entry,
     view_id_for,
 )
@@ -144,9 +146,7 @@ async def _submit(event: WebSocketEvent, svc: Services) -> str:
     return AckFrame(
         request_id=msg.request_id, board=msg.board, submission_id=msg.submission_id,
         seq=results[0].seq or 0, results=[
-            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
-                      improved=r.improved, replayed=r.replayed)
-            for r in results
+            AckResult.of(r) for r in results
         ],
     ).dump()  # fmt: skip
 
@@ -206,6 +206,7 @@ async def snapshot_for(svc: Services, msg: SubscribeMessage, principal: Principa
             view_id=view_id_for("top", msg.board, page.season, n=msg.n, player=None, k=0),
             board=msg.board, season=page.season, view="top", seq=page.as_of_seq,
             total=page.total, entries=[view_entry(e) for e in page.entries],
+            next_reset_at=_next_reset(page.resets),
         ))  # fmt: skip
     player = _view_player(msg, principal)
     if player is None:
@@ -218,7 +219,7 @@ async def snapshot_for(svc: Services, msg: SubscribeMessage, principal: Principa
             view_id=view_id_for("around", msg.board, page.season, n=0, player=player, k=msg.k),
             board=msg.board, season=page.season, view="around", seq=page.as_of_seq,
             total=page.total, entries=[view_entry(e) for e in page.entries],
-            me=view_entry(me) if me else None,
+            me=view_entry(me) if me else None, next_reset_at=_next_reset(page.resets),
         ))  # fmt: skip
     # A ticker's snapshot is exact as of the seq it claims (the broadcaster derives its
     # later ranks from that position), and a player with no entry yet gets ``me: null``.
@@ -226,17 +227,19 @@ async def snapshot_for(svc: Services, msg: SubscribeMessage, principal: Principa
     season = msg.season or board.season
     tickers, total = await svc.store.fetch_tickers_as_of(msg.board, season, [player], board.seq)
     ticker = tickers[player]
-    mine = (
-        ViewEntry(player=player, score=ticker.score, rank=ticker.rank)
-        if ticker.rank is not None and ticker.score is not None
-        else None
-    )
     frame = SnapshotFrame(
         request_id=msg.request_id,
         view_id=view_id_for("me", msg.board, season, n=0, player=player, k=0),
-        board=msg.board, season=season, view="me", seq=board.seq, total=total, me=mine,
+        board=msg.board, season=season, view="me", seq=board.seq, total=total,
+        me=ticker_entry(ticker, board.tiers),
+        next_reset_at=_next_reset(board.reset if season == board.season else None),
     )  # fmt: skip
     return Snapshot(frame, ViewState(as_of=board.seq, ticker=ticker))
+
+
+def _next_reset(resets: ResetSchedule | None) -> datetime | None:
+    """When a season that ends on ``resets``'s schedule ends, from now."""
+    return next_reset_at(resets, datetime.now(UTC))
 
 
 def _shown(frame: SnapshotFrame) -> Snapshot:

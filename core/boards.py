@@ -7,11 +7,21 @@ with 3 decimals is ``12345``); the board's ``metadata`` may record the scale.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from fractions import Fraction
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from core.ids import BoardIdField
 
@@ -39,6 +49,50 @@ class ResetSchedule(StrEnum):
     MONTHLY = "monthly"
 
 
+class TieMode(StrEnum):
+    """How entries with equal scores are shown (``display_rank``); ``rank`` stays exact."""
+
+    ORDINAL = "ordinal"  # 1, 2, 3, 4: the exact rank
+    COMPETITION = "competition"  # 1, 2, 2, 4: 1 + entries with a strictly better score
+    DENSE = "dense"  # 1, 2, 2, 3: 1 + distinct strictly better scores
+
+
+TIERS_MAX = 16
+TierName = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f]+$")
+]
+
+
+class Tier(BaseModel):
+    """A named cut-off: the entries ranked within the top ``top_percent`` of the ladder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: TierName
+    top_percent: float = Field(gt=0, le=100, allow_inf_nan=False)
+
+
+def board_tiers(raw: str | list[Any] | None) -> list[Tier] | None:
+    """A board's tiers as stored (JSON text or a decoded list), validated."""
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return None if items is None else [Tier.model_validate(t) for t in items]
+
+
+def check_tiers(tiers: list[Tier] | None) -> list[Tier] | None:
+    """Tiers are listed best first: names unique, cut-offs strictly increasing."""
+    if tiers is None:
+        return None
+    if not 1 <= len(tiers) <= TIERS_MAX:
+        raise ValueError(f"tiers must list 1 to {TIERS_MAX} tiers, got {len(tiers)}")
+    names = [t.name for t in tiers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"tier names must be unique, got {names}")
+    cuts = [t.top_percent for t in tiers]
+    if any(a >= b for a, b in itertools.pairwise(cuts)):
+        raise ValueError(f"tiers' top_percent must strictly increase, got {cuts}")
+    return tiers
+
+
 class BoardSpec(BaseModel):
     """What an admin supplies to create or configure a board."""
 
@@ -51,6 +105,18 @@ class BoardSpec(BaseModel):
     max_score: int = Field(default=SCORE_MAX, ge=SCORE_MIN, le=SCORE_MAX)
     reset: ResetSchedule | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    tie_mode: TieMode = TieMode.ORDINAL
+    tiers: list[Tier] | None = Field(
+        default=None,
+        description=f"1 to {TIERS_MAX} tiers, best first, with strictly increasing "
+        "`top_percent`; an entry gets the first tier it is within.",
+    )
+    all_time: bool = Field(
+        default=False,
+        description="Keep an `all-time` ladder beside the seasons: each player's lifetime "
+        "best (the latest score on `latest` boards, the lifetime total on `increment` "
+        "boards), never reset. Fixed at creation.",
+    )
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> BoardSpec:
@@ -60,6 +126,11 @@ class BoardSpec(BaseModel):
             )
         return self
 
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, tiers: list[Tier] | None) -> list[Tier] | None:
+        return check_tiers(tiers)
+
 
 class Board(BoardSpec):
     """A stored board: its spec plus the season and feed position the store tracks."""
@@ -67,6 +138,42 @@ class Board(BoardSpec):
     season: str
     seq: int = 0
     created_at: datetime
+
+
+ALL_TIME = "all-time"
+"""The season name of a board's all-time ladder (boards created with ``all_time``)."""
+
+
+def next_reset_at(schedule: ResetSchedule | None, at: datetime) -> datetime | None:
+    """When a board with ``schedule`` next starts a season after instant ``at`` (UTC):
+    the next midnight, Monday midnight (ISO weeks) or first of a month; None if it never
+    resets. Pure: the same instant :func:`season_for` moves to a new season."""
+    if schedule is None:
+        return None
+    at = at.astimezone(UTC)
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if schedule is ResetSchedule.DAILY:
+        return midnight + timedelta(days=1)
+    if schedule is ResetSchedule.WEEKLY:
+        return midnight + timedelta(days=7 - at.weekday())
+    first = midnight.replace(day=1)
+    return (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+
+
+def tier_for(rank: int, total: int, tiers: list[Tier] | None) -> str | None:
+    """The first tier (best first) whose cut-off holds ``rank``: an entry is within the
+    top ``p`` percent when ``rank <= ceil(total * p / 100)``. None when none applies."""
+    if not tiers or total <= 0 or rank <= 0:
+        return None
+    for tier in tiers:
+        cut = Fraction(str(tier.top_percent)) * total / 100
+        if rank <= -(-cut.numerator // cut.denominator):
+            return tier.name
+    return None
 
 
 def season_for(schedule: ResetSchedule | None, at: datetime) -> str:

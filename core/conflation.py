@@ -64,7 +64,9 @@ class ViewState:
         """Whether both states show a client the same thing (ignoring when and as of)."""
         if self.ticker is not None and other.ticker is not None:
             a, b = self.ticker, other.ticker
-            return (a.rank, a.score, a.total) == (b.rank, b.score, b.total)
+            return (a.rank, a.score, a.total, a.display_rank) == (
+                b.rank, b.score, b.total, b.display_rank
+            )  # fmt: skip
         return self.digest is not None and self.digest == other.digest
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +80,8 @@ class ViewState:
         if t is not None:
             out["key"] = None if t.key is None else _key_json(t.key)
             out["rank"], out["score"], out["total"] = t.rank, t.score, t.total
+            if t.display_rank is not None:
+                out["display"] = t.display_rank
         return out
 
     @classmethod
@@ -87,7 +91,10 @@ class ViewState:
         if "total" in data and player is not None:
             raw = data.get("key")
             key = _key(int(raw[0]), str(raw[1]), str(raw[2])) if raw else None
-            ticker = Ticker(player, key, data.get("rank"), data.get("score"), int(data["total"]))
+            ticker = Ticker(
+                player, key, data.get("rank"), data.get("score"), int(data["total"]),
+                data.get("display"),
+            )  # fmt: skip
         sent_at = data.get("sent_at")
         return cls(
             as_of=int(data["as_of"]),

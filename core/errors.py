@@ -197,6 +197,7 @@ CODES: Final[dict[str, ErrorCode]] = _catalogue(
     ErrorCode("invalid_board_id", BadRequest, "A board id is not a lowercase slug of 1-64 characters."),
     ErrorCode("invalid_player_id", BadRequest, "A player id is not 1-128 characters of `[A-Za-z0-9_.:@-]`."),
     ErrorCode("invalid_season_id", BadRequest, "A season id is not a lowercase slug of 1-32 characters."),
+    ErrorCode("reserved_season", BadRequest, "A roll named the season `all-time`, which is the all-time ladder's name."),
     ErrorCode("invalid_submission_id", BadRequest, "A submission id is not 1-128 characters of `[A-Za-z0-9_.:-]`."),
     ErrorCode("invalid_score", BadRequest, "A score is not an integer."),
     ErrorCode("score_out_of_range", BadRequest, "A score is outside the board's bounds or a signed 64-bit integer."),

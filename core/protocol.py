@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
-from core.boards import SCORE_MAX, SCORE_MIN
+from core.boards import SCORE_MAX, SCORE_MIN, Tier, tier_for
 from core.errors import BadRequest, LeaderboardError, PayloadTooLarge
 from core.ids import PLAYER_PATTERN, BoardIdField, PlayerIdField, SeasonIdField, SubmissionIdField
 from core.moderation import (
@@ -50,7 +51,8 @@ from core.moderation import (
     ErasureReport,
     RemovedEntry,
 )
-from core.ranking import RankedEntry
+from core.ranking import RankedEntry, SubmitResult, percentile
+from core.views import Ticker
 
 MODERATION_ACTIONS: Final = ("remove_entry", "ban", "unban", "erase_player", "audit")
 ACTIONS: Final = ("submit", "subscribe", "unsubscribe", *MODERATION_ACTIONS)
@@ -306,6 +308,23 @@ class AckResult(BaseModel):
     total: int | None
     improved: bool
     replayed: bool = False
+    percentile: float | None = Field(
+        default=None,
+        description="The share of the ladder at or below `rank`, in percent (4 decimals); "
+        "absent without a rank.",
+    )
+
+    @classmethod
+    def of(cls, result: SubmitResult) -> AckResult:
+        """A submit's result for one player as an ack reports it."""
+        shown = (
+            None if result.rank is None or not result.total
+            else percentile(result.rank, result.total)
+        )  # fmt: skip
+        return cls(
+            player=result.player_id, score=result.score, rank=result.rank, total=result.total,
+            improved=result.improved, replayed=result.replayed, percentile=shown,
+        )  # fmt: skip
 
 
 class AckFrame(_Frame):
@@ -327,11 +346,17 @@ class AckFrame(_Frame):
 
 
 class ViewEntry(BaseModel):
+    """An entry of a view: its exact rank, its display rank by the board's tie mode, its
+    percentile (of the exact rank) and its tier (absent when none applies)."""
+
     model_config = ConfigDict(defer_build=True, frozen=True)
 
     player: str
     score: int
     rank: int
+    display_rank: int
+    percentile: float
+    tier: str | None = None
 
 
 class SnapshotFrame(_Frame):
@@ -347,6 +372,11 @@ class SnapshotFrame(_Frame):
     total: int
     entries: list[ViewEntry] = Field(default_factory=list)
     me: ViewEntry | None = None
+    next_reset_at: datetime | None = Field(
+        default=None,
+        description="When the current season ends and the next starts (UTC); absent when "
+        "the board never resets, and for a past season or the all-time ladder.",
+    )
 
 
 class UpdateFrame(_Frame):
@@ -373,7 +403,7 @@ class UpdateFrame(_Frame):
         seq: int,
         prev_seq: int,
         total: int,
-        me: tuple[str, int, int] | None,
+        me: ViewEntry | None,
     ) -> str:
         """``UpdateFrame(view="me", ...).dump()`` for the broadcaster's hot path (one per
         ticker per round), without building models: the same JSON, field for field."""
@@ -382,7 +412,7 @@ class UpdateFrame(_Frame):
             "view": "me", "seq": seq, "prev_seq": prev_seq, "total": total, "entries": [],
         }  # fmt: skip
         if me is not None:
-            frame["me"] = {"player": me[0], "score": me[1], "rank": me[2]}
+            frame["me"] = me.model_dump(exclude_none=True)
         return pydantic_core.to_json(frame).decode()
 
 
@@ -417,7 +447,23 @@ class ErrorFrame(_Frame):
 
 
 def view_entry(entry: RankedEntry) -> ViewEntry:
-    return ViewEntry(player=entry.player_id, score=entry.score, rank=entry.rank)
+    return ViewEntry(
+        player=entry.player_id, score=entry.score, rank=entry.rank,
+        display_rank=entry.display_rank or entry.rank,
+        percentile=entry.percentile if entry.percentile is not None else 0.0, tier=entry.tier,
+    )  # fmt: skip
+
+
+def ticker_entry(ticker: Ticker, tiers: list[Tier] | None) -> ViewEntry | None:
+    """A ticker's own entry as a view shows it (None while the player has no entry)."""
+    if ticker.rank is None or ticker.score is None:
+        return None
+    return ViewEntry(
+        player=ticker.player_id, score=ticker.score, rank=ticker.rank,
+        display_rank=ticker.display_rank or ticker.rank,
+        percentile=percentile(ticker.rank, ticker.total),
+        tier=tier_for(ticker.rank, ticker.total, tiers),
+    )  # fmt: skip
 
 
 def view_id_for(kind: str, board: str, season: str, *, n: int, player: str | None, k: int) -> str:

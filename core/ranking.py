@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from core.boards import SCORE_MAX, SCORE_MIN, SortOrder
+from core.boards import SCORE_MAX, SCORE_MIN, ResetSchedule, SortOrder, TieMode, Tier, tier_for
 from core.errors import BadRequest, PayloadTooLarge
+
+BEFORE_EVERY_AT: Final = datetime.min.replace(tzinfo=UTC)
+"""Before every entry's achieved_at: the key ``(s, BEFORE_EVERY_AT, "")`` has exactly the
+entries with a better score than ``s`` before it (a competition display count)."""
 
 
 class EntryKey(NamedTuple):
@@ -45,7 +49,8 @@ def entry_key(order: SortOrder, score: int, achieved_at: datetime, player: str) 
 
 
 def percentile(rank: int, total: int) -> float:
-    """The share of the ladder this rank is at or ahead of, in percent (rank 1 → 100)."""
+    """The share of the ladder ranked at or below this rank, in percent, rounded to 4
+    decimals: ``100 * (total - rank + 1) / total`` (rank 1 → 100, the last → 100/total)."""
     if total <= 0 or rank <= 0:
         return 0.0
     return round(100.0 * (total - rank + 1) / total, 4)
@@ -137,6 +142,57 @@ class RankedEntry(BaseModel):
     achieved_at: datetime
     updates: int = 1
     metadata: dict[str, Any] | None = None
+    display_rank: int | None = None
+    """The rank shown by the board's tie mode (:func:`with_display`); None until set."""
+    percentile: float | None = None
+    tier: str | None = None
+
+
+def with_display(
+    entries: Sequence[RankedEntry],
+    *,
+    order: SortOrder,
+    total: int,
+    tie_mode: TieMode,
+    tiers: list[Tier] | None,
+    before: Mapping[int, int],
+    contiguous: bool,
+) -> list[RankedEntry]:
+    """``entries`` (in rank order) with their display rank, percentile and tier.
+
+    ``before[s]`` is the number of places the tie mode puts ahead of sort score ``s``
+    (entries with a strictly better score for ``competition``, distinct better scores for
+    ``dense``), counted by the database. In a ``contiguous`` run of the ladder it is needed
+    only for the first entry's score: an entry tied with the one before shares its display
+    rank; one with a new score has every entry before it strictly better, so its
+    competition rank is its rank and its dense rank the previous one's plus one. Entries
+    that are not contiguous (a friends list) need ``before`` for every score.
+    """
+    out: list[RankedEntry] = []
+    prev: tuple[int, int] | None = None  # (sort score, display rank) of the entry before
+    for e in entries:
+        s = sort_score(order, e.score)
+        if tie_mode is TieMode.ORDINAL:
+            shown = e.rank
+        elif s in before:
+            shown = before[s] + 1
+        elif contiguous and prev is not None and prev[0] == s:
+            shown = prev[1]
+        elif contiguous and prev is not None:
+            shown = e.rank if tie_mode is TieMode.COMPETITION else prev[1] + 1
+        else:
+            raise ValueError(f"no display count for score {e.score} of {e.player_id!r}")
+        prev = (s, shown)
+        out.append(
+            e.model_copy(
+                update={
+                    "display_rank": shown,
+                    "percentile": percentile(e.rank, total),
+                    "tier": tier_for(e.rank, total, tiers),
+                }
+            )
+        )
+    return out
 
 
 class SubmitResult(BaseModel):
@@ -167,6 +223,9 @@ class Standing(BaseModel):
     total: int
     percentile: float
     as_of_seq: int
+    resets: ResetSchedule | None = None
+    """The schedule that ends this season: None for a past season, the all-time ladder or
+    a board that never resets (see :func:`core.boards.next_reset_at`)."""
 
 
 class Page(BaseModel):
@@ -180,3 +239,9 @@ class Page(BaseModel):
     total: int
     as_of_seq: int
     next_after: EntryKey | None = None
+    first_key: EntryKey | None = None
+    """The keys of the first and last entries shown (around and window reads), where the
+    pages before and after them start."""
+    last_key: EntryKey | None = None
+    resets: ResetSchedule | None = None
+    """As :attr:`Standing.resets`."""

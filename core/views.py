@@ -32,9 +32,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.boards import SortOrder
+from core.boards import SortOrder, TieMode
 from core.feed import ChangeEvent
-from core.ranking import EntryKey, entry_key
+from core.ranking import BEFORE_EVERY_AT, EntryKey, entry_key
 
 
 @dataclass(frozen=True)
@@ -94,21 +94,42 @@ class ShiftIndex:
 
 @dataclass(frozen=True)
 class Ticker:
-    """A ``me`` view's state: the player's key, rank and score, and the ladder's size."""
+    """A ``me`` view's state: the player's key, rank and score, the ladder's size, and the
+    display rank by the board's tie mode (None where not known: it is then re-read)."""
 
     player_id: str
     key: EntryKey | None
     rank: int | None
     score: int | None
     total: int
+    display_rank: int | None = None
 
 
-def advance_ticker(ticker: Ticker, index: ShiftIndex) -> Ticker:
-    """The ticker after a batch in which its own entry did not move."""
-    rank = ticker.rank
+def advance_ticker(
+    ticker: Ticker, index: ShiftIndex, tie_mode: TieMode = TieMode.ORDINAL
+) -> Ticker:
+    """The ticker after a batch in which its own entry did not move.
+
+    A competition display rank moves as the key ``(score, BEFORE_EVERY_AT, "")`` would:
+    by the movers that crossed the score. A dense one is only derived where
+    :func:`dense_display_holds`; otherwise the ticker is re-read.
+    """
+    rank, display = ticker.rank, ticker.display_rank
     if ticker.key is not None and rank is not None:
         rank += index.shift(ticker.key)
-    return Ticker(ticker.player_id, ticker.key, rank, ticker.score, ticker.total + index.inserted)
+        if tie_mode is TieMode.ORDINAL:
+            display = rank
+        elif tie_mode is TieMode.COMPETITION and display is not None:
+            display += index.shift(EntryKey(ticker.key.sort_score, BEFORE_EVERY_AT, ""))
+    total = ticker.total + index.inserted
+    return Ticker(ticker.player_id, ticker.key, rank, ticker.score, total, display)
+
+
+def dense_display_holds(index: ShiftIndex, key: EntryKey) -> bool:
+    """Whether a batch leaves the distinct scores better than ``key``'s as they were: no
+    mover left or reached a better score (the keys are sorted, so the first of each tells)."""
+    return all(not keys or keys[0].sort_score >= key.sort_score
+               for keys in (index.old_keys, index.new_keys))  # fmt: skip
 
 
 def rewind_key(
@@ -155,7 +176,43 @@ def rewind(
 def view_digest(entries: Sequence[Any], total: int, me: Any | None) -> str:
     """A short fingerprint of what a view shows (entries with player, score and rank; the
     ladder size; the viewer's own entry), to decide without storing it whether it changed."""
-    rows = [(str(e.player), int(e.score), int(e.rank)) for e in entries]
-    mine = None if me is None else (str(me.player), int(me.score), int(me.rank))
+    rows = [(str(e.player), int(e.score), int(e.rank), int(e.display_rank)) for e in entries]
+    mine = (
+        None if me is None
+        else (str(me.player), int(me.score), int(me.rank), int(me.display_rank))
+    )  # fmt: skip
     canon = repr((rows, int(total), mine))  # only str, int, None: one spelling per value
     return hashlib.blake2b(canon.encode(), digest_size=12).hexdigest()
+
+
+def rewind_distinct(
+    *,
+    before_now: int,
+    sort_score: int,
+    now_keys: Iterable[EntryKey],
+    then_keys: Iterable[EntryKey],
+    at_score_now: Mapping[int, int],
+) -> int:
+    """The number of distinct sort scores below ``sort_score`` as of the target seq, from
+    ``before_now``, that number in a snapshot that also saw the extras (the dense count).
+
+    Undoing the extras moves each moved player from its key now (``now_keys``) back to its
+    key then (``then_keys``), so only those keys' scores can appear or vanish.
+    ``at_score_now[v]`` is how many entries the snapshot has at score ``v``, counted up to
+    at least one more than the moved players leaving ``v`` (enough to tell whether any
+    entry stays).
+    """
+    leaving: dict[int, int] = {}
+    arriving: dict[int, int] = {}
+    for k in now_keys:
+        leaving[k.sort_score] = leaving.get(k.sort_score, 0) + 1
+    for k in then_keys:
+        arriving[k.sort_score] = arriving.get(k.sort_score, 0) + 1
+    count = before_now
+    for v in {*leaving, *arriving}:
+        if v >= sort_score:
+            continue
+        here = at_score_now[v]
+        was = arriving.get(v, 0) > 0 or here > leaving.get(v, 0)
+        count += int(was) - int(here > 0)
+    return count

@@ -20,16 +20,29 @@ as of the read: they change without an event.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from core.boards import Board, BoardSpec, ResetSchedule, SortOrder, season_for
+from core.boards import (
+    ALL_TIME,
+    Board,
+    BoardSpec,
+    ResetSchedule,
+    SortOrder,
+    TieMode,
+    Tier,
+    board_tiers,
+    check_tiers,
+    season_for,
+)
 from core.errors import BadRequest, Conflict, NotFound
+from core.feed import ChangeEvent
 from core.ids import BoardId, SubmissionId, board_id, player_id, season_id
 from core.ranking import (
+    BEFORE_EVERY_AT,
     EntryKey,
     Page,
     RankedEntry,
@@ -41,8 +54,9 @@ from core.ranking import (
     encode_metadata,
     percentile,
     request_hash,
+    with_display,
 )
-from core.views import Ticker, rewind, rewind_key
+from core.views import Ticker, rewind, rewind_distinct, rewind_key
 from db.errors import translated, unreachable_errors
 from db.feed import event_from_row
 
@@ -54,13 +68,16 @@ if TYPE_CHECKING:
 INSERT_BOARD: Final = """
 WITH b AS (
     INSERT INTO lb_board AS b (board_id, sort_order, policy, min_score, max_score,
-                               reset_schedule, metadata, season)
-    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+                               reset_schedule, metadata, season, tie_mode, tiers, all_time)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb, $11)
     ON CONFLICT (board_id) DO NOTHING
     RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time
 ), s AS (
     INSERT INTO lb_season (board_id, season) SELECT board_id, season FROM b
+    UNION ALL
+    SELECT board_id, 'all-time' FROM b WHERE b.all_time
 )
 SELECT * FROM b"""
 
@@ -70,18 +87,25 @@ UPDATE lb_board AS b SET
     max_score = coalesce($3, b.max_score),
     reset_schedule = CASE WHEN $4 THEN $5 ELSE b.reset_schedule END,
     metadata = coalesce($6::jsonb, b.metadata),
+    tie_mode = coalesce($7, b.tie_mode),
+    tiers = CASE WHEN $8 THEN $9::jsonb ELSE b.tiers END,
     updated_at = now()
 WHERE b.board_id = $1
 RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time"""
 
 SELECT_BOARD: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b WHERE b.board_id = $1"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time FROM lb_board b WHERE b.board_id = $1"""
 SELECT_BOARDS: Final = """SELECT b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at FROM lb_board b ORDER BY b.board_id"""
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time FROM lb_board b ORDER BY b.board_id"""
 SELECT_SEASONS: Final = """
-SELECT s.season, s.started_at, s.ended_at, lb_count_entries(s.season_no) AS entries
-  FROM lb_season s WHERE s.board_id = $1 ORDER BY s.started_at, s.season_no"""
+SELECT s.season, s.started_at, s.ended_at, lb_count_entries(s.season_no) AS entries,
+       CASE WHEN s.season = b.season THEN b.reset_schedule END AS resets
+  FROM lb_season s JOIN lb_board b ON b.board_id = s.board_id WHERE s.board_id = $1
+ ORDER BY s.season = 'all-time', s.started_at, s.season_no"""
 
 ROLL_SEASON: Final = """
 WITH old AS (
@@ -92,7 +116,8 @@ WITH old AS (
 ), b AS (
     UPDATE lb_board AS b SET season = $2, updated_at = now() WHERE b.board_id = $1
     RETURNING b.board_id, b.sort_order, b.policy, b.min_score, b.max_score,
-       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at
+       b.reset_schedule, b.metadata, b.season, b.seq, b.created_at,
+       b.tie_mode, b.tiers, b.all_time
 )
 SELECT * FROM b"""
 SELECT_SEASON_EXISTS: Final = "SELECT 1 FROM lb_season WHERE board_id = $1 AND season = $2"
@@ -130,7 +155,9 @@ SEQ_OF: Final = "SELECT lb_seq_of($1, $2)"
 FETCH_TOP: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
@@ -142,7 +169,9 @@ page AS (
              ORDER BY e.sort_score, e.achieved_at, e.player_id
              LIMIT $3) e
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
@@ -154,7 +183,9 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_TOP_AFTER: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
@@ -171,7 +202,9 @@ base AS (
     SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
       FROM page p, l WHERE p.rn = 1
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
@@ -183,16 +216,19 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_STANDING: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_build_object(
             'player_id', e.player_id, 'score', e.score, 'achieved_at', e.achieved_at,
             'updates', e.updates, 'metadata', e.metadata, 'sort_score', e.sort_score,
-            'rank', lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1)
+            'rank', lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1,
+            'display_before', lb_display_before(l.season_no, l.tie_mode, e.sort_score))
           FROM lb_entry e WHERE e.season_no = l.season_no AND e.player_id = $3) AS entry
   FROM l"""
 
@@ -259,7 +295,9 @@ WHERE l.season_no = $1 AND l.ended_at IS NULL"""
 FETCH_AROUND: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 me AS (
@@ -291,7 +329,9 @@ base AS (
     SELECT lb_count_before(l.season_no, p.sort_score, p.achieved_at, p.player_id) AS before
       FROM page p, l WHERE p.rn = 1
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
+       (SELECT lb_display_before(l.season_no, l.tie_mode, p.sort_score) FROM page p
+         WHERE p.rn = 1) AS display_before,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        EXISTS (SELECT 1 FROM me) AS found,
@@ -304,28 +344,32 @@ SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
 FETCH_PLAYERS: Final = """
 WITH
 l AS (
-    SELECT season_no, season, seq, sort_order FROM lb_ladder
+    SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
      WHERE board_id = $1 AND season = coalesce($2, current_season)
 ),
 page AS (
     SELECT e.player_id, e.score, e.achieved_at, e.updates, e.metadata,
        e.sort_score,
-           lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1 AS rank
+           lb_count_before(l.season_no, e.sort_score, e.achieved_at, e.player_id) + 1 AS rank,
+           lb_display_before(l.season_no, l.tie_mode, e.sort_score) AS display_before
       FROM lb_entry e, l
      WHERE e.season_no = l.season_no AND e.player_id = ANY($3::text[])
 )
-SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total,
+SELECT l.season, l.seq, lb_count_entries(l.season_no) AS total, l.sort_order, l.tie_mode, l.tiers, l.resets,
        EXISTS (SELECT 1 FROM lb_event v
                 WHERE v.board_id = $1 AND v.seq IS NULL AND v.season_no = l.season_no) AS pending,
        (SELECT json_agg(json_build_object(
             'player_id', p.player_id, 'score', p.score, 'achieved_at', p.achieved_at,
             'updates', p.updates, 'metadata', p.metadata, 'sort_score', p.sort_score,
-            'rank', p.rank) ORDER BY p.rank) FROM page p) AS entries
+            'rank', p.rank, 'display_before', p.display_before) ORDER BY p.rank)
+          FROM page p) AS entries
   FROM l"""
 
 
 SELECT_LADDER: Final = """
-SELECT season_no, sort_order FROM lb_ladder WHERE board_id = $1 AND season = $2"""
+SELECT season_no, sort_order, tie_mode FROM lb_ladder WHERE board_id = $1 AND season = $2"""
 SELECT_EXTRA_EVENTS: Final = """
 SELECT board_id, season, coalesce(seq, 0) AS seq, player_id, old_score, new_score, old_at, new_at
   FROM lb_event
@@ -346,12 +390,18 @@ COUNT_BEFORE_MANY: Final = """
 SELECT i, before
   FROM lb_count_before_many($1, $2::text[]::bigint[], $3::text[]::timestamptz[], $4::text[])"""
 FEW_KEYS: Final = 16
+SELECT_EVENT_AT: Final = "SELECT EXISTS (SELECT 1 FROM lb_event WHERE board_id = $1 AND seq = $2)"
+PINNED_EVENTS_MAX: Final = 5000
+"""A paging cursor is honoured while at most this many changes of its ladder followed its
+seq: each is undone on every page read (db/RANKING.md, "The change feed")."""
 COUNT_ENTRIES: Final = "SELECT lb_count_entries($1)"
 
 # Reads exactly as of a seq (Store._read_as_of): the ladder and its seq, then entries in
 # key order from a key, in the same REPEATABLE READ snapshot as the events to undo.
 SELECT_LADDER_AT: Final = """
-SELECT season_no, season, seq, sort_order FROM lb_ladder
+SELECT season_no, season, seq, sort_order, tie_mode, tiers,
+           CASE WHEN season = current_season THEN reset_schedule END AS resets
+      FROM lb_ladder
  WHERE board_id = $1 AND season = coalesce($2, current_season)"""
 SELECT_ROWS_OF: Final = """
 SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entry
@@ -371,6 +421,17 @@ SELECT player_id, score, sort_score, achieved_at, updates, metadata FROM lb_entr
 BEFORE_EVERY_KEY: Final = EntryKey(-(2**63), datetime.min.replace(tzinfo=UTC), "")
 """Below every entry's key (scores stay above -2^63): "after" it is the ladder's start."""
 
+# The display counts of sort scores (db/functions/lb_display_before.sql), and how many
+# entries sit at each of some sort scores, counting each only up to its cap.
+DISPLAY_BEFORE_SCORES: Final = """
+SELECT k.s, lb_display_before($1, $2, k.s) AS before
+  FROM unnest($3::text[]::bigint[]) AS k(s)"""
+COUNT_AT_SCORES: Final = """
+SELECT k.s, (SELECT count(*) FROM (SELECT 1 FROM lb_entry e
+                                    WHERE e.season_no = $1 AND e.sort_score = k.s
+                                    LIMIT k.cap) x) AS n
+  FROM unnest($2::text[]::bigint[], $3::text[]::integer[]) AS k(s, cap)"""
+
 
 def _board(row: asyncpg.Record) -> Board:
     return Board(
@@ -386,7 +447,34 @@ def _board(row: asyncpg.Record) -> Board:
         season=row["season"],
         seq=row["seq"],
         created_at=row["created_at"],
+        tie_mode=row["tie_mode"],
+        tiers=board_tiers(row["tiers"]),
+        all_time=row["all_time"],
     )
+
+
+def _resets(raw: str | None) -> ResetSchedule | None:
+    return None if raw is None else ResetSchedule(raw)
+
+
+def _shown(
+    row: asyncpg.Record, entries: list[RankedEntry], items: list[dict[str, Any]],
+    *, contiguous: bool,
+) -> list[RankedEntry]:  # fmt: skip
+    """A fast-path read's entries with their display ranks, percentiles and tiers, from the
+    display counts its statement read (the first entry's, or each entry's)."""
+    if contiguous:
+        first = row["display_before"] if items else None
+        before = {} if first is None else {items[0]["sort_score"]: first}
+    else:
+        before = {
+            i["sort_score"]: i["display_before"] for i in items if i["display_before"] is not None
+        }
+    return with_display(
+        entries, order=SortOrder(row["sort_order"]), total=row["total"],
+        tie_mode=TieMode(row["tie_mode"]), tiers=board_tiers(row["tiers"]), before=before,
+        contiguous=contiguous,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -418,12 +506,15 @@ class _Window:
     """Which entries a read shows: the top ``limit`` after ``after``; ``player`` and ``k``
     on each side; or exactly ``players``."""
 
-    kind: str  # "top" | "around" | "players"
+    kind: str  # "top" | "before" | "around" | "players"
     limit: int = 0
-    after: EntryKey | None = None
+    after: EntryKey | None = None  # "top": strictly after it; "before": strictly before it
     player: str | None = None
     k: int = 0
     players: tuple[str, ...] = ()
+    pinned: bool = False
+    """Read exactly as of the given seq or not at all (a paging cursor's own seq): refused
+    as expired when its changes since are no longer kept or too many to undo."""
 
 
 @dataclass(frozen=True)
@@ -436,6 +527,8 @@ class _AsOf:
     entries: list[RankedEntry]
     found: bool
     last_key: EntryKey | None = None
+    first_key: EntryKey | None = None
+    resets: ResetSchedule | None = None
 
 
 def _entry(item: dict[str, Any]) -> RankedEntry:
@@ -446,6 +539,12 @@ def _entry(item: dict[str, Any]) -> RankedEntry:
         achieved_at=datetime.fromisoformat(item["achieved_at"]),
         updates=item["updates"],
         metadata=item["metadata"],
+    )
+
+
+def _key_of(item: dict[str, Any]) -> EntryKey:
+    return EntryKey(
+        item["sort_score"], datetime.fromisoformat(item["achieved_at"]), item["player_id"]
     )
 
 
@@ -534,6 +633,95 @@ async def _count_before(
     return rows
 
 
+async def _check_rewindable(conn: asyncpg.Connection, bid: BoardId, seq: int) -> None:
+    """A read pinned at ``seq`` can undo every later change only while the event right
+    after it is kept (the feed is pruned oldest first, so then every later one is too)."""
+    if not await conn.fetchval(SELECT_EVENT_AT, bid, seq + 1):
+        raise _expired(f"the changes since its seq {seq} are no longer kept")
+
+
+def _expired(why: str) -> BadRequest:
+    return BadRequest(
+        f"invalid cursor: expired ({why}); read the player's window again for a fresh one",
+        code="invalid_cursor",
+    )
+
+
+async def _display_before(
+    conn: asyncpg.Connection, season_no: int, tie_mode: TieMode, scores: Sequence[int]
+) -> dict[int, int]:
+    """Each sort score's display count in the connection's snapshot (lb_display_before)."""
+    if not scores:
+        return {}
+    rows = await conn.fetch(
+        DISPLAY_BEFORE_SCORES, season_no, tie_mode.value, [str(s) for s in scores]
+    )
+    return {int(r["s"]): int(r["before"]) for r in rows}
+
+
+async def _count_at_scores(
+    conn: asyncpg.Connection,
+    season_no: int,
+    leaving_keys: Iterable[EntryKey],
+    arriving_keys: Iterable[EntryKey],
+) -> dict[int, int]:
+    """How many entries sit at the sort score of each key a rewind moves (``leaving_keys``
+    now, ``arriving_keys`` then), each counted up to one more than the keys leaving it:
+    enough for :func:`core.views.rewind_distinct` to tell whether any entry stays there."""
+    leaving: dict[int, int] = {k.sort_score: 0 for k in arriving_keys}
+    for k in leaving_keys:
+        leaving[k.sort_score] = leaving.get(k.sort_score, 0) + 1
+    if not leaving:
+        return {}
+    rows = await conn.fetch(
+        COUNT_AT_SCORES, season_no, [str(s) for s in leaving],
+        [str(c + 1) for c in leaving.values()],
+    )  # fmt: skip
+    return {int(r["s"]): int(r["n"]) for r in rows}
+
+
+async def _display_then(
+    conn: asyncpg.Connection,
+    season_no: int,
+    tie_mode: TieMode,
+    scores: Iterable[int],
+    *,
+    order: SortOrder,
+    extras: Sequence[ChangeEvent],
+    current: Mapping[str, EntryKey],
+    then: Mapping[str, EntryKey | None],
+) -> dict[int, int]:
+    """Each sort score's display count (lb_display_before) as of a read's seq, from the
+    read's snapshot, which also saw ``extras``: ``current`` and ``then`` are the moved
+    players' keys in the snapshot and at the seq. Competition counts are entries before
+    the key ``(s, BEFORE_EVERY_AT, "")``, undone as any count is (:func:`rewind`); dense
+    counts by :func:`rewind_distinct`. Empty for ``ordinal`` (the display rank is the rank).
+    """
+    wanted = sorted(set(scores)) if tie_mode is not TieMode.ORDINAL else []
+    now = await _display_before(conn, season_no, tie_mode, wanted)
+    if not extras or not wanted:
+        return now
+    if tie_mode is TieMode.COMPETITION:
+        keys = {s: EntryKey(s, BEFORE_EVERY_AT, "") for s in wanted}
+        counts, _ = rewind(
+            order=order, count_before_now={keys[s]: now[s] for s in wanted}, total_now=0,
+            extras=extras, current_keys=current,
+        )  # fmt: skip
+        return {s: counts[keys[s]] for s in wanted}
+    then_keys = [k for k in then.values() if k is not None]
+    at_score = await _count_at_scores(conn, season_no, current.values(), then_keys)
+    return {
+        s: rewind_distinct(
+            before_now=now[s],
+            sort_score=s,
+            now_keys=current.values(),
+            then_keys=then_keys,
+            at_score_now=at_score,
+        )
+        for s in wanted
+    }
+
+
 class Store:
     """Boards, scores and exact-rank reads. Stateless: any number may run at once."""
 
@@ -603,7 +791,9 @@ class Store:
             row = await self.pool.fetchrow(
                 INSERT_BOARD, spec.id, spec.order.value, spec.policy.value, spec.min_score,
                 spec.max_score, spec.reset.value if spec.reset else None,
-                json.dumps(spec.metadata), season,
+                json.dumps(spec.metadata), season, spec.tie_mode.value,
+                None if spec.tiers is None else json.dumps([t.model_dump() for t in spec.tiers]),
+                spec.all_time,
             )  # fmt: skip
         if row is None:
             raise Conflict(f"board {spec.id!r} already exists", code="board_exists")
@@ -617,15 +807,22 @@ class Store:
         max_score: int | None = None,
         reset: ResetSchedule | str | None = "keep",
         metadata: dict[str, Any] | None = None,
+        tie_mode: TieMode | None = None,
+        tiers: list[Tier] | str | None = "keep",
     ) -> Board:
-        """Change a board's bounds, reset schedule or metadata (order and policy are fixed)."""
+        """Change a board's bounds, reset schedule, metadata, tie mode or tiers (order,
+        policy and the all-time ladder are fixed); ``tiers=None`` clears the tiers."""
         bid = board_id(board)
         change_reset = reset != "keep"
         reset_value = reset.value if isinstance(reset, ResetSchedule) else None
+        change_tiers = tiers != "keep"
+        new_tiers = check_tiers(tiers) if isinstance(tiers, list) else None
         async with translated():
             row = await self.pool.fetchrow(
                 UPDATE_BOARD, bid, min_score, max_score, change_reset, reset_value,
                 json.dumps(metadata) if metadata is not None else None,
+                tie_mode.value if tie_mode is not None else None, change_tiers,
+                None if new_tiers is None else json.dumps([t.model_dump() for t in new_tiers]),
             )  # fmt: skip
         if row is None:
             raise NotFound(f"unknown board {bid!r}", code="unknown_board")
@@ -676,6 +873,11 @@ class Store:
                 else:
                     season = f"s{await conn.fetchval(COUNT_SEASONS, bid) + 1}"
             new = season_id(season)
+            if new == ALL_TIME:
+                raise BadRequest(
+                    f"season {ALL_TIME!r} is the all-time ladder's name; pick another",
+                    code="reserved_season",
+                )
             if await conn.fetchval(SELECT_SEASON_EXISTS, bid, new):
                 raise Conflict(f"board {bid!r} already has a season {new!r}", code="season_exists")
             row = await conn.fetchrow(ROLL_SEASON, bid, new)
@@ -849,6 +1051,7 @@ class Store:
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
                 as_of_seq=exact.seq, next_after=exact.last_key if len(exact.entries) == limit else None,
+                resets=exact.resets,
             )  # fmt: skip
         items = _entries(row["entries"])
         next_after = None
@@ -858,8 +1061,9 @@ class Store:
                 last["sort_score"], datetime.fromisoformat(last["achieved_at"]), last["player_id"]
             )
         return Page(
-            board_id=bid, season=row["season"], entries=[_entry(i) for i in items],
-            total=row["total"], as_of_seq=row["seq"], next_after=next_after,
+            board_id=bid, season=row["season"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=True),
+            total=row["total"], as_of_seq=row["seq"], next_after=next_after, resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_standing(
@@ -886,16 +1090,19 @@ class Store:
             return Standing(
                 board_id=bid, season=exact.season, entry=mine, total=exact.total,
                 percentile=percentile(mine.rank, exact.total), as_of_seq=exact.seq,
+                resets=exact.resets,
             )  # fmt: skip
         if row["entry"] is None:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
                 code="unknown_player",
             )
-        entry = _entry(json.loads(row["entry"]))
+        item = json.loads(row["entry"])
+        entry = _shown(row, [_entry(item)], [item], contiguous=False)[0]
         return Standing(
             board_id=bid, season=row["season"], entry=entry, total=row["total"],
             percentile=percentile(entry.rank, row["total"]), as_of_seq=row["seq"],
+            resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_rank(self, board: str, player: str) -> int | None:
@@ -950,17 +1157,53 @@ class Store:
                 )
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
-                as_of_seq=exact.seq,
+                as_of_seq=exact.seq, resets=exact.resets, first_key=exact.first_key,
+                last_key=exact.last_key,
             )  # fmt: skip
         if not row["found"]:
             raise NotFound(
                 f"player {pid!r} has no entry on board {bid!r} season {row['season']!r}",
                 code="unknown_player",
             )
+        items = _entries(row["entries"])
         return Page(
             board_id=bid, season=row["season"],
-            entries=[_entry(i) for i in _entries(row["entries"])],
-            total=row["total"], as_of_seq=row["seq"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=True),
+            total=row["total"], as_of_seq=row["seq"], resets=row["resets"],
+            first_key=_key_of(items[0]) if items else None,
+            last_key=_key_of(items[-1]) if items else None,
+        )  # fmt: skip
+
+    async def fetch_window(
+        self,
+        board: str,
+        *,
+        season: str,
+        key: EntryKey,
+        before: bool,
+        limit: int,
+        as_of: int,
+        replica: bool = False,
+    ) -> Page:
+        """The ``limit`` entries strictly before (or after) ``key`` in rank order, exactly as
+        of seq ``as_of``, however many writes came since: pages read at one seq never skip
+        or repeat an entry, whichever way they go. Refused (``invalid_cursor``) once the
+        changes since ``as_of`` are no longer kept or too many to undo."""
+        bid, sid = board_id(board), season_id(season)
+        if not 1 <= limit <= self.settings.page_max:
+            raise BadRequest(
+                f"limit must be within [1, {self.settings.page_max}], got {limit}",
+                code="invalid_limit",
+            )
+        pool = self.read_pool if replica else self.pool
+        window = _Window("before" if before else "top", limit=limit, after=key, pinned=True)
+        exact = await self._read_as_of(pool, bid, sid, window, as_of)
+        if exact is None:
+            raise await self._missing(bid, sid)
+        return Page(
+            board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
+            as_of_seq=exact.seq, resets=exact.resets, first_key=exact.first_key,
+            last_key=exact.last_key,
         )  # fmt: skip
 
     async def fetch_players(
@@ -995,12 +1238,13 @@ class Store:
                 raise await self._missing(bid, sid)
             return Page(
                 board_id=bid, season=exact.season, entries=exact.entries, total=exact.total,
-                as_of_seq=exact.seq,
+                as_of_seq=exact.seq, resets=exact.resets,
             )  # fmt: skip
+        items = _entries(row["entries"])
         return Page(
             board_id=bid, season=row["season"],
-            entries=[_entry(i) for i in _entries(row["entries"])],
-            total=row["total"], as_of_seq=row["seq"],
+            entries=_shown(row, [_entry(i) for i in items], items, contiguous=False),
+            total=row["total"], as_of_seq=row["seq"], resets=row["resets"],
         )  # fmt: skip
 
     async def fetch_tickers_as_of(
@@ -1032,6 +1276,13 @@ class Store:
             probe = sorted({k for k in then.values() if k is not None})
             counted = await _count_before(conn, n, probe)
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+            tie_mode = TieMode(ladder["tie_mode"])
+            moved = {e.player_id for e in extras}
+            display = await _display_then(
+                conn, n, tie_mode, {k.sort_score for k in probe}, order=order, extras=extras,
+                current={p: current[p] for p in moved if p in current},
+                then={p: rewind_key(p, current.get(p), extras, order) for p in moved},
+            )  # fmt: skip
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         counts, total = rewind(
             order=order, count_before_now=before_now, total_now=total_now, extras=extras,
@@ -1043,7 +1294,9 @@ class Store:
                 tickers[p] = Ticker(p, None, None, None, total)
             else:
                 score = -key.sort_score if order is SortOrder.DESC else key.sort_score
-                tickers[p] = Ticker(p, key, counts[key] + 1, score, total)
+                shown = display[key.sort_score] + 1 if key.sort_score in display else None
+                rank = counts[key] + 1
+                tickers[p] = Ticker(p, key, rank, score, total, shown or rank)
         return tickers, total
 
     async def _read_as_of(
@@ -1072,7 +1325,11 @@ class Store:
                 return None
             n, order = ladder["season_no"], SortOrder(ladder["sort_order"])
             seq = int(ladder["seq"]) if as_of is None else min(as_of, int(ladder["seq"]))
+            if window.pinned and seq < int(ladder["seq"]):
+                await _check_rewindable(conn, bid, seq)
             extras = [event_from_row(r) for r in await conn.fetch(SELECT_EXTRA_EVENTS, bid, n, seq)]
+            if window.pinned and len(extras) > PINNED_EVENTS_MAX:
+                raise _expired(f"{len(extras)} changes since its seq {seq}")
             moved = {e.player_id for e in extras}
             wanted = moved | set(window.players) | ({window.player} if window.player else set())
             rows = {
@@ -1095,6 +1352,15 @@ class Store:
                 now_rows = [_Row.of(r) for r in await conn.fetch(
                     SELECT_ROWS_AFTER, n, *after, window.limit + len(moved))]  # fmt: skip
                 moved_in = [then_row(p, k) for p, k in then.items() if k is not None and k > after]
+            elif window.kind == "before":
+                assert window.after is not None
+                ahead = await conn.fetch(
+                    SELECT_ROWS_BEFORE, n, *window.after, window.limit + len(moved)
+                )
+                now_rows = [_Row.of(r) for r in reversed(ahead)]
+                moved_in = [
+                    then_row(p, k) for p, k in then.items() if k is not None and k < window.after
+                ]
             elif window.kind == "around":
                 assert window.player is not None
                 me = rows.get(window.player)
@@ -1102,7 +1368,9 @@ class Store:
                 if window.player not in moved and me is not None:
                     centre = me.key
                 if centre is None:
-                    return _AsOf(ladder["season"], seq, 0, [], found=False)
+                    return _AsOf(
+                        ladder["season"], seq, 0, [], found=False, resets=_resets(ladder["resets"])
+                    )
                 reach = window.k + len(moved)
                 ahead = await conn.fetch(SELECT_ROWS_BEFORE, n, *centre, reach)
                 behind = await conn.fetch(SELECT_ROWS_FROM, n, *centre, reach + 1)
@@ -1122,25 +1390,40 @@ class Store:
             )
             counted = await _count_before(conn, n, probe)
             total_now = int(await conn.fetchval(COUNT_ENTRIES, n))
+            candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
+            if window.kind == "top":
+                shown = candidates[: window.limit]
+            elif window.kind == "before":
+                shown = candidates[-window.limit :] if window.limit else []
+            elif window.kind == "around":
+                at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
+                shown = candidates[max(0, at - window.k) : at + window.k + 1]
+            else:
+                shown = candidates
+            tie_mode = TieMode(ladder["tie_mode"])
+            display = await _display_then(
+                conn, n, tie_mode, {r.key.sort_score for r in (shown[:1] if contiguous else shown)},
+                order=order, extras=extras, current=current, then=then,
+            )  # fmt: skip
         before_now = {probe[r["i"] - 1]: int(r["before"]) for r in counted}
         if contiguous and now_rows:
             first = before_now[now_rows[0].key]
             before_now.update({r.key: first + i for i, r in enumerate(now_rows)})
-        candidates = sorted([*kept, *moved_in], key=lambda r: r.key)
         counts, total = rewind(
             order=order, count_before_now={r.key: before_now[r.key] for r in candidates},
             total_now=total_now, extras=extras, current_keys=current,
         )  # fmt: skip
-        if window.kind == "top":
-            shown = candidates[: window.limit]
-        elif window.kind == "around":
-            at = next(i for i, r in enumerate(candidates) if r.key.player_id == window.player)
-            shown = candidates[max(0, at - window.k) : at + window.k + 1]
-        else:
-            shown = candidates
-        entries = [r.ranked(counts[r.key] + 1) for r in shown]
+        entries = with_display(
+            [r.ranked(counts[r.key] + 1) for r in shown], order=order, total=total,
+            tie_mode=tie_mode, tiers=board_tiers(ladder["tiers"]), before=display,
+            contiguous=contiguous,
+        )  # fmt: skip
         last = shown[-1].key if shown else None
-        return _AsOf(ladder["season"], seq, total, entries, found=True, last_key=last)
+        return _AsOf(
+            ladder["season"], seq, total, entries, found=True, last_key=last,
+            first_key=shown[0].key if shown else None,
+            resets=_resets(ladder["resets"]),
+        )  # fmt: skip
 
     async def _missing(self, bid: BoardId, sid: str | None) -> NotFound:
         """The right NotFound for a ladder lookup that matched nothing."""

@@ -148,7 +148,18 @@ SNAPSHOTS: Final = [
              op="/v1/boards/{board}/players/{player}", status=200,
              extra="pm.test('rank 2 in s1', () => pm.expect(pm.response.json().entry.rank).to.equal(2));"),
     _request("Around a player", "GET", "/v1/boards/arena/players/p010/around", query={"k": "2"},
-             op="/v1/boards/{board}/players/{player}/around", status=200, extra=_ranks(8, 12)),
+             op="/v1/boards/{board}/players/{player}/around", status=200, extra=_ranks(8, 12)
+             + "\npm.collectionVariables.set('up', pm.response.json().prev_cursor);"
+             "\npm.collectionVariables.set('down', pm.response.json().next_cursor);"
+             "\npm.collectionVariables.set('aroundSeq', pm.response.json().as_of_seq);"
+             "\npm.test('display ranks and percentiles', () => { const e = pm.response.json().entries[0]; pm.expect([e.display_rank, e.percentile]).to.eql([8, 72]); });"),
+    _request("Around, the page above", "GET", "/v1/boards/arena/players/p010/around",
+             query={"k": "3", "cursor": "{{up}}"}, op="/v1/boards/{board}/players/{player}/around",
+             status=200, extra=_ranks(5, 7)
+             + "\npm.test('same seq', () => pm.expect(pm.response.json().as_of_seq).to.equal(Number(pm.collectionVariables.get('aroundSeq'))));"),
+    _request("Around, the page below", "GET", "/v1/boards/arena/players/p010/around",
+             query={"k": "3", "cursor": "{{down}}"}, op="/v1/boards/{board}/players/{player}/around",
+             status=200, extra=_ranks(13, 15)),
     _request("Friends", "GET", "/v1/boards/arena/friends", query={"players": "p020,p002,nobody"},
              op="/v1/boards/{board}/friends", status=200,
              extra="pm.test('friend ranks', () => { const b = pm.response.json(); pm.expect(b.entries.map((e) => [e.player_id, e.rank, e.friend_rank])).to.eql([['p002', 2, 1], ['p020', 20, 2]]); pm.expect(b.missing).to.eql(['nobody']); });"),
@@ -201,6 +212,22 @@ ADMIN: Final = [
              code="invalid_bounds"),
     _request("Configure unknown board", "PATCH", "/v1/boards/ghost", op="/v1/boards/{board}",
              status=404, token="adminToken", body={"max_score": 5}, code="unknown_board"),
+    _request("Configure tie mode and tiers", "PATCH", "/v1/boards/created", op="/v1/boards/{board}",
+             status=200, token="adminToken",
+             body={"tie_mode": "dense", "tiers": [{"name": "Gold", "top_percent": 1},
+                                                  {"name": "Silver", "top_percent": 10}]},
+             extra="pm.test('tie mode', () => pm.expect(pm.response.json().tie_mode).to.equal('dense'));"
+             "\npm.test('next reset', () => pm.expect(Date.parse(pm.response.json().next_reset_at)).to.be.above(Date.now()));"),
+    _request("Configure tiers out of order", "PATCH", "/v1/boards/created", op="/v1/boards/{board}",
+             status=400, token="adminToken",
+             body={"tiers": [{"name": "Gold", "top_percent": 10}, {"name": "Silver", "top_percent": 1}]},
+             code="invalid_request"),
+    _request("Create board with an all-time ladder", "POST", "/v1/boards", op="/v1/boards",
+             status=201, token="adminToken", body={"id": "lifetime", "all_time": True},
+             extra="pm.test('all-time', () => pm.expect(pm.response.json().all_time).to.equal(true));"),
+    _request("Roll into all-time", "POST", "/v1/boards/lifetime/seasons",
+             op="/v1/boards/{board}/seasons", status=400, token="adminToken",
+             body={"season": "all-time"}, code="reserved_season"),
     _request("Roll season", "POST", "/v1/boards/created/seasons", op="/v1/boards/{board}/seasons",
              status=201, token="adminToken", body={"season": "launch"},
              extra="pm.test('now in launch', () => pm.expect(pm.response.json().current_season).to.equal('launch'));"),

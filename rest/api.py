@@ -26,13 +26,14 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ValidationError
 
 from core.auth import Principal, Role, can_read, check_submit_for, require_role, submission_scope
-from core.boards import Board
+from core.boards import Board, ResetSchedule, next_reset_at
 from core.errors import (
     BadRequest,
     Forbidden,
@@ -136,12 +137,19 @@ class RestServices:
 # --- route functions (typed in, model out) -------------------------------------------
 
 
+def _next_reset(resets: ResetSchedule | str | None) -> datetime | None:
+    """When a season that ``resets`` on that schedule ends, from now."""
+    return next_reset_at(ResetSchedule(resets) if resets else None, datetime.now(UTC))
+
+
 def _detail(board: Board, *, season: str, entries: int, as_of_seq: int) -> BoardDetail:
     return BoardDetail(
         id=board.id, order=board.order, policy=board.policy, min_score=board.min_score,
         max_score=board.max_score, reset=board.reset, metadata=board.metadata,
+        tie_mode=board.tie_mode, tiers=board.tiers, all_time=board.all_time,
         created_at=utc(board.created_at), current_season=board.season, season=season,
         entries=entries, as_of_seq=as_of_seq,
+        next_reset_at=_next_reset(board.reset) if season == board.season else None,
     )  # fmt: skip
 
 
@@ -187,9 +195,13 @@ async def list_seasons(p: BoardParams, body: None, svc: RestServices) -> SeasonL
                 started_at=utc(r["started_at"]),
                 ended_at=utc(r["ended_at"]) if r["ended_at"] else None,
                 entries=r["entries"],
+                next_reset_at=_next_reset(r["resets"]),
             )
             for r in rows
         ],
+        next_reset_at=next(
+            (_next_reset(r["resets"]) for r in rows if r["resets"] is not None), None
+        ),
     )
 
 
@@ -215,7 +227,7 @@ async def get_top(p: TopParams, body: None, svc: RestServices) -> TopPage:
         cursor = svc.cursors.encode(CursorPosition(p.board, page.season, page.next_after))
     return TopPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
-        entries=_entries(page), next_cursor=cursor,
+        entries=_entries(page), next_cursor=cursor, next_reset_at=_next_reset(page.resets),
     )  # fmt: skip
 
 
@@ -229,19 +241,52 @@ async def get_player(p: PlayerParams, body: None, svc: RestServices) -> PlayerSt
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
+        next_reset_at=_next_reset(st.resets),
     )  # fmt: skip
 
 
 async def get_around(p: AroundParams, body: None, svc: RestServices) -> AroundPage:
-    page = await at_least(
-        p.min_seq,
-        lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
-        lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
-        _seq,
-    )
+    """A player's window, or with a cursor the page above or below an earlier one, read at
+    that page's seq; either carries cursors both ways from its first and last entries."""
+    if p.cursor is None:
+        page = await at_least(
+            p.min_seq,
+            lambda: svc.reads.fetch_around(p.board, p.player, k=p.k, season=p.season),
+            lambda: svc.store.fetch_around(p.board, p.player, k=p.k, season=p.season),
+            _seq,
+        )
+    else:
+        at = svc.cursors.decode(p.cursor)
+        if at.as_of is None or at.board != p.board or (p.season or at.season) != at.season:
+            raise BadRequest(
+                f"this cursor pages board {at.board!r} season {at.season!r}"
+                f"{'' if at.as_of is not None else ' from the top'}, got an around page of "
+                f"board {p.board!r} season {p.season!r}",
+                code="cursor_mismatch",
+            )
+        season, key, before, limit, as_of = at.season, at.after, at.before, max(1, p.k), at.as_of
+        # the replica answers once it has replayed the cursor's seq (else the primary does)
+        page = await at_least(
+            as_of,
+            lambda: svc.reads.fetch_window(
+                p.board, season=season, key=key, before=before, limit=limit, as_of=as_of
+            ),
+            lambda: svc.store.fetch_window(
+                p.board, season=season, key=key, before=before, limit=limit, as_of=as_of
+            ),
+            _seq,
+        )
+    prev_cursor = next_cursor = None
+    if page.entries and page.first_key is not None and page.entries[0].rank > 1:
+        prev_cursor = svc.cursors.encode(CursorPosition(
+            p.board, page.season, page.first_key, before=True, as_of=page.as_of_seq))  # fmt: skip
+    if page.entries and page.last_key is not None and page.entries[-1].rank < page.total:
+        next_cursor = svc.cursors.encode(CursorPosition(
+            p.board, page.season, page.last_key, as_of=page.as_of_seq))  # fmt: skip
     return AroundPage(
         board=p.board, season=page.season, as_of_seq=page.as_of_seq, total=page.total,
-        player=p.player, entries=_entries(page),
+        player=p.player, entries=_entries(page), next_reset_at=_next_reset(page.resets),
+        prev_cursor=prev_cursor, next_cursor=next_cursor,
     )  # fmt: skip
 
 
@@ -260,7 +305,7 @@ async def get_friends(p: FriendsParams, body: None, svc: RestServices) -> Friend
             FriendEntry(**Entry.of(e).model_dump(), friend_rank=i)
             for i, e in enumerate(page.entries, start=1)
         ],
-        missing=sorted(set(wanted) - found),
+        missing=sorted(set(wanted) - found), next_reset_at=_next_reset(page.resets),
     )  # fmt: skip
 
 
@@ -285,6 +330,7 @@ async def configure_board(p: BoardParams, body: ConfigureBoard, svc: RestService
     board = await svc.store.configure_board(
         p.board, min_score=body.min_score, max_score=body.max_score,
         reset=body.reset if "reset" in body.model_fields_set else "keep", metadata=body.metadata,
+        tie_mode=body.tie_mode, tiers=body.tiers if "tiers" in body.model_fields_set else "keep",
     )  # fmt: skip
     return await _primary_detail(svc, board)
 
@@ -309,9 +355,7 @@ async def submit_scores(
     return ScoresAck(
         board=p.board, submission_id=body.submission_id, seq=results[0].seq or 0,
         results=[
-            AckResult(player=r.player_id, score=r.score, rank=r.rank, total=r.total,
-                      improved=r.improved, replayed=r.replayed)
-            for r in results
+            AckResult.of(r) for r in results
         ],
     )  # fmt: skip
 
@@ -325,6 +369,7 @@ async def set_metadata(
     return PlayerStanding(
         board=p.board, season=st.season, as_of_seq=st.as_of_seq, total=st.total,
         entry=Entry.of(st.entry), percentile=st.percentile,
+        next_reset_at=_next_reset(st.resets),
     )  # fmt: skip
 
 

@@ -6,7 +6,10 @@ pagination, stable under writes), in the same season even if the board rolls mea
 
 Wire form: ``base64url(mac[:16] || payload)`` without padding, where ``payload`` is the
 compact JSON ``[1, board, season, sort_score, achieved_at_us, player]`` and ``mac`` is
-HMAC-SHA256 over ``payload``. A cursor that does not decode, verify or parse raises
+HMAC-SHA256 over ``payload``. A cursor of an around window (paging up or down from a
+player's position) is pinned to the seq of the read that made it, so every page it leads
+to is read at that one seq: ``[2, board, season, sort_score, achieved_at_us, player,
+"before" | "after", as_of_seq]``. A cursor that does not decode, verify or parse raises
 :class:`~core.errors.BadRequest` (``invalid_cursor``); the MAC is compared in constant
 time before the payload is parsed.
 
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 CURSOR_KEY_LABEL: Final = b"leaderboard/rest/page-cursor/v1"
 VERSION: Final = 1
+PINNED_VERSION: Final = 2
 MAC_BYTES: Final = 16
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -73,11 +77,14 @@ def cursor_key(settings: Settings, secrets: SecretReader | None = None) -> bytes
 
 @dataclass(frozen=True, slots=True)
 class CursorPosition:
-    """Where the next page starts: strictly after ``after`` in ``board``'s ``season``."""
+    """Where the next page starts: strictly after ``after`` in ``board``'s ``season`` (or,
+    with ``before``, strictly before it), as of seq ``as_of`` when the cursor is pinned."""
 
     board: str
     season: str
     after: EntryKey
+    before: bool = False
+    as_of: int | None = None
 
 
 def _invalid(why: str) -> BadRequest:
@@ -100,10 +107,13 @@ class CursorCodec:
     def encode(self, position: CursorPosition) -> str:
         key = position.after
         micros = (key.achieved_at.astimezone(UTC) - EPOCH) // _US
-        payload = json.dumps(
-            [VERSION, position.board, position.season, key.sort_score, micros, key.player_id],
-            separators=(",", ":"),
-        ).encode()
+        fields: list[object] = [
+            VERSION, position.board, position.season, key.sort_score, micros, key.player_id,
+        ]  # fmt: skip
+        if position.as_of is not None:
+            fields[0] = PINNED_VERSION
+            fields += ["before" if position.before else "after", position.as_of]
+        payload = json.dumps(fields, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(self._mac(payload) + payload).rstrip(b"=").decode()
 
     def decode(self, token: str) -> CursorPosition:
@@ -116,12 +126,15 @@ class CursorCodec:
         if len(mac) < MAC_BYTES or not hmac.compare_digest(mac, self._mac(payload)):
             raise _invalid("signature mismatch")
         try:
-            version, board, season, sort_score, micros, player = json.loads(payload)
+            version, board, season, sort_score, micros, player, *pin = json.loads(payload)
         except (ValueError, TypeError):
             raise _invalid("unreadable payload") from None
-        if version != VERSION:
-            raise _invalid(f"version {version!r}")
-        return CursorPosition(board, season, EntryKey(sort_score, EPOCH + micros * _US, player))
+        key = EntryKey(sort_score, EPOCH + micros * _US, player)
+        if version == VERSION and not pin:
+            return CursorPosition(board, season, key)
+        if version == PINNED_VERSION and len(pin) == 2 and pin[0] in ("before", "after"):
+            return CursorPosition(board, season, key, before=pin[0] == "before", as_of=int(pin[1]))
+        raise _invalid(f"version {version!r}")
 
 
 __all__ = ["CursorCodec", "CursorPosition", "cursor_key", "derive_cursor_key"]

@@ -12,9 +12,26 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from core.boards import SCORE_MAX, SCORE_MIN, BoardSpec, ResetSchedule, SortOrder, UpdatePolicy
+from core.boards import (
+    SCORE_MAX,
+    SCORE_MIN,
+    BoardSpec,
+    ResetSchedule,
+    SortOrder,
+    TieMode,
+    Tier,
+    UpdatePolicy,
+    check_tiers,
+)
 from core.ids import (
     PLAYER_PATTERN,
     BoardIdField,
@@ -140,7 +157,15 @@ class PlayerParams(SeasonParams):
 
 
 class AroundParams(PlayerParams):
-    k: int = Field(default=5, ge=0, le=AROUND_MAX, description="Entries on each side.")
+    k: int = Field(
+        default=5, ge=0, le=AROUND_MAX,
+        description="Entries on each side; with `cursor`, the entries of the page (at least 1).",
+    )  # fmt: skip
+    cursor: Annotated[str, StringConstraints(max_length=CURSOR_MAX_CHARS)] | None = Field(
+        default=None,
+        description="The `prev_cursor` (entries above) or `next_cursor` (entries below) of an "
+        "earlier around page: the page is read at that page's `as_of_seq`.",
+    )
 
 
 class FriendsParams(SeasonParams):
@@ -176,6 +201,15 @@ class ConfigureBoard(_Body):
         default=None,
         description=f"At most {BOARD_METADATA_MAX_BYTES} bytes of JSON (no NUL characters).",
     )
+    tie_mode: TieMode | None = None
+    tiers: list[Tier] | None = Field(
+        default=None, description="The new tiers, best first (`null` clears them)."
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, tiers: list[Tier] | None) -> list[Tier] | None:
+        return check_tiers(tiers)
 
 
 class RollSeason(_Body):
@@ -241,11 +275,26 @@ class SetMetadata(_Body):
 
 
 class Entry(_Wire):
-    """One ladder entry with its exact rank (1 is first)."""
+    """One ladder entry with its exact rank (1 is first), its display rank by the board's
+    tie mode, its percentile and its tier."""
 
     player_id: str
     score: int
-    rank: int = Field(ge=1)
+    rank: int = Field(ge=1, description="The exact position in the total order.")
+    display_rank: int = Field(
+        ge=1,
+        description="The rank to show, by the board's `tie_mode`: the exact rank "
+        "(`ordinal`), 1 + the entries with a better score (`competition`) or 1 + the "
+        "distinct better scores (`dense`).",
+    )
+    percentile: float = Field(
+        ge=0, le=100,
+        description="The share of the ladder ranked at or below `rank`, in percent, "
+        "rounded to 4 decimals: 100 * (total - rank + 1) / total.",
+    )  # fmt: skip
+    tier: str | None = Field(
+        default=None, description="The first of the board's tiers this rank is within."
+    )
     achieved_at: datetime
     updates: int
     metadata: dict[str, Any] | None = None
@@ -254,7 +303,10 @@ class Entry(_Wire):
     def of(cls, entry: RankedEntry) -> Entry:
         return cls(
             player_id=entry.player_id, score=entry.score, rank=entry.rank,
-            achieved_at=utc(entry.achieved_at), updates=entry.updates, metadata=entry.metadata,
+            display_rank=entry.display_rank or entry.rank,
+            percentile=entry.percentile if entry.percentile is not None else 0.0,
+            tier=entry.tier, achieved_at=utc(entry.achieved_at), updates=entry.updates,
+            metadata=entry.metadata,
         )  # fmt: skip
 
 
@@ -286,11 +338,18 @@ class BoardDetail(_Wire):
     max_score: int
     reset: ResetSchedule | None
     metadata: dict[str, Any]
+    tie_mode: TieMode
+    tiers: list[Tier] | None
+    all_time: bool
     created_at: datetime
     current_season: str
     season: str = Field(description="The season `entries` counts (the current one by default).")
     entries: int = Field(ge=0)
     as_of_seq: int = Field(ge=0)
+    next_reset_at: datetime | None = Field(
+        description="When the current season ends and the next starts (UTC); null when the "
+        "board never resets, and for a past season or the all-time ladder."
+    )
 
 
 class SeasonInfo(_Wire):
@@ -298,11 +357,18 @@ class SeasonInfo(_Wire):
     started_at: datetime
     ended_at: datetime | None
     entries: int = Field(ge=0)
+    next_reset_at: datetime | None = Field(
+        description="When the current season ends and the next starts (UTC); null when the "
+        "board never resets, and for a past season or the all-time ladder."
+    )
 
 
 class SeasonList(_Wire):
     board: str
     seasons: list[SeasonInfo]
+    next_reset_at: datetime | None = Field(
+        description="When the board's current season ends (UTC); null if it never resets."
+    )
 
 
 class _Snapshot(_Wire):
@@ -310,6 +376,10 @@ class _Snapshot(_Wire):
     season: str
     as_of_seq: int = Field(ge=0, description="The board sequence number this snapshot includes.")
     total: int = Field(ge=0, description="Entries in the season.")
+    next_reset_at: datetime | None = Field(
+        description="When the current season ends and the next starts (UTC); null when the "
+        "board never resets, and for a past season or the all-time ladder."
+    )
 
 
 class TopPage(_Snapshot):
@@ -327,6 +397,16 @@ class PlayerStanding(_Snapshot):
 class AroundPage(_Snapshot):
     player: str
     entries: list[Entry]
+    prev_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the entries above these, at this `as_of_seq`; "
+        "null at the top.",
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the entries below these, at this `as_of_seq`; "
+        "null at the bottom.",
+    )
 
 
 class FriendsPage(_Snapshot):

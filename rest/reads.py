@@ -204,6 +204,16 @@ class SnapshotReads:
             lambda s, r: s.fetch_around(board, player, k=k, season=season, replica=r),
         )
 
+    async def fetch_window(
+        self, board: str, *, season: str, key: EntryKey, before: bool, limit: int, as_of: int
+    ) -> Page:
+        return await self._read(
+            "fetch_window",
+            lambda s, r: s.fetch_window(
+                board, season=season, key=key, before=before, limit=limit, as_of=as_of, replica=r
+            ),
+        )
+
     async def fetch_players(
         self, board: str, players: Sequence[str], *, season: str | None
     ) -> Page:

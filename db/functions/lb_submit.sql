@@ -24,6 +24,9 @@
 -- above the total. Read in two statements, writers committing in between made acks of
 -- "rank 9 of total 8" (tests/db/test_submit_races.py).
 --
+-- A board with an all-time ladder also writes it, in the same transaction, after the
+-- season (lb_record_all_time.sql); its events come last, so last_event covers both.
+--
 -- last_event is the id of the write's last change event (NULL when it moved no entry),
 -- the same on every row: the caller numbers it after the commit (lb_seq_of.sql) to tell
 -- the client which board seq the write is, and a replay answers the first write's.
@@ -80,7 +83,8 @@ DECLARE
     s_improved     boolean;
     s_event        bigint;
 BEGIN
-    SELECT l.board_id, l.sort_order, l.policy, l.min_score, l.max_score, l.season_no, l.season
+    SELECT l.board_id, l.sort_order, l.policy, l.min_score, l.max_score, l.season_no, l.season,
+           l.all_time
       INTO b
       FROM lb_ladder l
      WHERE l.board_id = p_board AND l.season = l.current_season;
@@ -175,6 +179,11 @@ BEGIN
                     s_prev_at, s_at)
             RETURNING lb_event.event_id INTO s_event;
         END IF;
+        IF b.all_time THEN
+            s_event := coalesce(lb_record_all_time(b.board_id, lb_all_time_no(p_board), b.policy,
+                                                   sign, p_players, p_scores, p_ats, p_metas),
+                                s_event);
+        END IF;
 
         IF p_with_ranks THEN
             -- one statement, so one snapshot: the rank and the total (see the header)
@@ -247,6 +256,11 @@ BEGIN
         RETURNING lb_event.event_id AS id
     )
     SELECT max(ev.id) INTO s_event FROM ev;
+    IF b.all_time THEN
+        s_event := coalesce(lb_record_all_time(b.board_id, lb_all_time_no(p_board), b.policy,
+                                               sign, p_players, p_scores, p_ats, p_metas),
+                            s_event);
+    END IF;
 
     IF p_with_ranks AND cardinality(o_players) > 16 THEN
         -- many keys: one merged pass (lb_count_before_many.sql); the total in the same

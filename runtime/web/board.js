@@ -13,6 +13,7 @@ import {
   isFatal,
   pageConfig,
   restOf,
+  showCountdown,
   showProblem,
   showSeq,
   showStatus,
@@ -73,7 +74,10 @@ function render(state) {
     row.dataset.score = String(entry.score);
     row.classList.toggle("podium", entry.rank <= 3);
     row.dataset.medal = entry.rank <= 3 ? String(entry.rank) : "";
-    row.querySelector(".rank").textContent = String(entry.rank);
+    row.dataset.displayRank = String(entry.display_rank ?? entry.rank);
+    row.dataset.tier = entry.tier || "";
+    row.querySelector(".rank").textContent = String(entry.display_rank ?? entry.rank);
+    row.querySelector(".rank").title = entry.tier || "";
     row.querySelector(".score").textContent = formatScore(entry.score);
     const delta = row.querySelector(".delta");
     if (!isNew && oldRank && oldRank !== entry.rank) {
@@ -117,8 +121,25 @@ function show(state) {
   total.textContent = formatScore(state.total);
   total.dataset.total = String(state.total);
   document.getElementById("empty").hidden = state.entries.length > 0;
+  const reset = document.getElementById("reset");
+  if (state.nextResetAt && state.nextResetAt !== reset.dataset.resetAt) {
+    showCountdown(reset, state.nextResetAt, refreshDetail);
+  }
   render(state);
   document.body.dataset.seq = String(state.seq);
+}
+
+async function refreshDetail() {
+  // the season rolls at the reset: a moment later the board reports its next one
+  setTimeout(async () => {
+    try {
+      const detail = await restOf(config).board(board);
+      document.getElementById("season").textContent = detail.season;
+      showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
+    } catch {
+      // the live view carries on; the next snapshot brings the countdown back
+    }
+  }, 2000);
 }
 
 async function main() {
@@ -133,6 +154,7 @@ async function main() {
   try {
     const [detail, top] = await Promise.all([rest.board(board), rest.top(board, { limit: rowsWanted })]);
     document.getElementById("season").textContent = detail.season;
+    showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
     document.body.dataset.order = detail.order;
     const title = detail.metadata && typeof detail.metadata.title === "string" ? detail.metadata.title : "";
     if (title) {

@@ -172,6 +172,11 @@ var InvalidSeasonIdError = class extends BadRequestError {
 __publicField(InvalidSeasonIdError, "code", "invalid_season_id");
 __publicField(InvalidSeasonIdError, "status", 400);
 __publicField(InvalidSeasonIdError, "retryable", false);
+var ReservedSeasonError = class extends BadRequestError {
+};
+__publicField(ReservedSeasonError, "code", "reserved_season");
+__publicField(ReservedSeasonError, "status", 400);
+__publicField(ReservedSeasonError, "retryable", false);
 var InvalidSubmissionIdError = class extends BadRequestError {
 };
 __publicField(InvalidSubmissionIdError, "code", "invalid_submission_id");
@@ -461,6 +466,7 @@ var ERROR_CLASSES = {
   invalid_board_id: InvalidBoardIdError,
   invalid_player_id: InvalidPlayerIdError,
   invalid_season_id: InvalidSeasonIdError,
+  reserved_season: ReservedSeasonError,
   invalid_submission_id: InvalidSubmissionIdError,
   invalid_score: InvalidScoreError,
   score_out_of_range: ScoreOutOfRangeError,
@@ -571,7 +577,8 @@ var Ack = class _Ack {
       rank: r.rank,
       total: r.total,
       improved: Boolean(r.improved),
-      replayed: Boolean(r.replayed)
+      replayed: Boolean(r.replayed),
+      ...r.percentile != null ? { percentile: r.percentile } : {}
     }));
     return new _Ack(frame.board, frame.submission_id ?? null, results);
   }
@@ -803,8 +810,19 @@ function openSocket(cls, url, timeoutMs) {
 var APPLIED = "applied";
 var STALE = "stale";
 var GAP = "gap";
+function entryOf(e) {
+  const entry = {
+    player: e.player,
+    score: e.score,
+    rank: e.rank,
+    display_rank: e.display_rank ?? e.rank,
+    percentile: e.percentile ?? 0
+  };
+  if (e.tier != null) entry.tier = e.tier;
+  return entry;
+}
 function entriesOf(raw) {
-  return (raw ?? []).map((e) => ({ player: e.player, score: e.score, rank: e.rank }));
+  return (raw ?? []).map(entryOf);
 }
 var ViewTracker = class {
   constructor(viewId = "") {
@@ -832,7 +850,8 @@ var ViewTracker = class {
     } else if (this.state !== null && seq < this.state.seq) {
       return STALE;
     }
-    const me = frame.me ? { player: frame.me.player, score: frame.me.score, rank: frame.me.rank } : null;
+    const me = frame.me ? entryOf(frame.me) : null;
+    const nextResetAt = frame.type === "snapshot" ? frame.next_reset_at ?? null : this.state?.nextResetAt ?? null;
     this.state = {
       viewId: frame.view_id || this.viewId,
       board: frame.board ?? "",
@@ -842,7 +861,8 @@ var ViewTracker = class {
       total: Number(frame.total ?? 0),
       entries: entriesOf(frame.entries),
       me,
-      resynced: frame.type === "snapshot" && this.needsResync
+      resynced: frame.type === "snapshot" && this.needsResync,
+      nextResetAt
     };
     if (frame.type === "snapshot") this.needsResync = false;
     return APPLIED;
@@ -1491,13 +1511,30 @@ var RestClient = class {
     return this.call("POST", "/v1/boards", { body: spec });
   }
 };
+function viewEntry(e) {
+  return entryOf({
+    player: e.player_id,
+    score: e.score,
+    rank: e.rank,
+    display_rank: e.display_rank,
+    percentile: e.percentile,
+    ...e.tier != null ? { tier: e.tier } : {}
+  });
+}
 function viewEntries(entries) {
-  return entries.map((e) => ({ player: e.player_id, score: e.score, rank: e.rank }));
+  return entries.map(viewEntry);
 }
 function snapshotOf(page) {
-  const base = { type: "snapshot", board: page.board, season: page.season, seq: page.as_of_seq, total: page.total };
+  const base = {
+    type: "snapshot",
+    board: page.board,
+    season: page.season,
+    seq: page.as_of_seq,
+    total: page.total,
+    ...page.next_reset_at != null ? { next_reset_at: page.next_reset_at } : {}
+  };
   if ("entry" in page) {
-    const me = { player: page.entry.player_id, score: page.entry.score, rank: page.entry.rank };
+    const me = viewEntry(page.entry);
     return { ...base, view: "me", entries: [], me };
   }
   const entries = viewEntries(page.entries);
@@ -1581,6 +1618,7 @@ export {
   PlayerBannedError,
   RateLimitedError,
   RequestTimeout,
+  ReservedSeasonError,
   RestClient,
   RoleNotAllowedError,
   STALE,

@@ -172,6 +172,11 @@ var InvalidSeasonIdError = class extends BadRequestError {
 __publicField(InvalidSeasonIdError, "code", "invalid_season_id");
 __publicField(InvalidSeasonIdError, "status", 400);
 __publicField(InvalidSeasonIdError, "retryable", false);
+var ReservedSeasonError = class extends BadRequestError {
+};
+__publicField(ReservedSeasonError, "code", "reserved_season");
+__publicField(ReservedSeasonError, "status", 400);
+__publicField(ReservedSeasonError, "retryable", false);
 var InvalidSubmissionIdError = class extends BadRequestError {
 };
 __publicField(InvalidSubmissionIdError, "code", "invalid_submission_id");
@@ -461,6 +466,7 @@ var ERROR_CLASSES = {
   invalid_board_id: InvalidBoardIdError,
   invalid_player_id: InvalidPlayerIdError,
   invalid_season_id: InvalidSeasonIdError,
+  reserved_season: ReservedSeasonError,
   invalid_submission_id: InvalidSubmissionIdError,
   invalid_score: InvalidScoreError,
   score_out_of_range: ScoreOutOfRangeError,
@@ -691,7 +697,8 @@ var Ack = class _Ack {
       rank: r.rank,
       total: r.total,
       improved: Boolean(r.improved),
-      replayed: Boolean(r.replayed)
+      replayed: Boolean(r.replayed),
+      ...r.percentile != null ? { percentile: r.percentile } : {}
     }));
     return new _Ack(frame.board, frame.submission_id ?? null, results);
   }
@@ -792,8 +799,19 @@ function batchMessages(board, scores, submissionId, limits = {}) {
 var APPLIED = "applied";
 var STALE = "stale";
 var GAP = "gap";
+function entryOf(e) {
+  const entry = {
+    player: e.player,
+    score: e.score,
+    rank: e.rank,
+    display_rank: e.display_rank ?? e.rank,
+    percentile: e.percentile ?? 0
+  };
+  if (e.tier != null) entry.tier = e.tier;
+  return entry;
+}
 function entriesOf(raw) {
-  return (raw ?? []).map((e) => ({ player: e.player, score: e.score, rank: e.rank }));
+  return (raw ?? []).map(entryOf);
 }
 var ViewTracker = class {
   constructor(viewId = "") {
@@ -821,7 +839,8 @@ var ViewTracker = class {
     } else if (this.state !== null && seq < this.state.seq) {
       return STALE;
     }
-    const me = frame.me ? { player: frame.me.player, score: frame.me.score, rank: frame.me.rank } : null;
+    const me = frame.me ? entryOf(frame.me) : null;
+    const nextResetAt = frame.type === "snapshot" ? frame.next_reset_at ?? null : this.state?.nextResetAt ?? null;
     this.state = {
       viewId: frame.view_id || this.viewId,
       board: frame.board ?? "",
@@ -831,7 +850,8 @@ var ViewTracker = class {
       total: Number(frame.total ?? 0),
       entries: entriesOf(frame.entries),
       me,
-      resynced: frame.type === "snapshot" && this.needsResync
+      resynced: frame.type === "snapshot" && this.needsResync,
+      nextResetAt
     };
     if (frame.type === "snapshot") this.needsResync = false;
     return APPLIED;
@@ -1429,6 +1449,7 @@ var STYLE = `
 :host([hidden]) { display: none; }
 header { display: flex; align-items: center; justify-content: space-between; gap: var(--lb-gap, 0.75em); margin-bottom: calc(var(--lb-gap, 0.75em) / 2); }
 .title { font-weight: 700; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.reset { margin-left: auto; color: var(--lb-muted, #8a93a6); font-size: 0.85em; white-space: nowrap; }
 .status { width: 0.6em; height: 0.6em; border-radius: 50%; flex: none; background: var(--lb-muted, #8a93a6); }
 :host([data-state="live"]) .status { background: var(--lb-up, #3ecf8e); }
 :host([data-state="reconnecting"]) .status, :host([data-state="connecting"]) .status { background: var(--lb-accent, #f5b942); }
@@ -1497,6 +1518,13 @@ function defaultUrl() {
   const origin = new URL(import.meta.url);
   return `${origin.protocol === "https:" ? "wss" : "ws"}://${origin.host}/ws`;
 }
+function formatCountdown(ms) {
+  if (ms <= 0) return "now";
+  const s = Math.floor(ms / 1e3);
+  const pad = (n) => String(n).padStart(2, "0");
+  const clock = `${pad(Math.floor(s % 86400 / 3600))}:${pad(Math.floor(s % 3600 / 60))}:${pad(s % 60)}`;
+  return s >= 86400 ? `${Math.floor(s / 86400)}d ${clock}` : clock;
+}
 function formatScore(score) {
   return Number(score).toLocaleString("en-US");
 }
@@ -1516,7 +1544,9 @@ var LeaderboardElement = class extends BaseElement {
     __publicField(this, "header", el("header", "header"));
     __publicField(this, "titleEl", el("span", "title"));
     __publicField(this, "statusDot", el("span", "status"));
+    __publicField(this, "resetEl", el("span", "reset"));
     __publicField(this, "problem", el("p", "problem"));
+    __publicField(this, "resetTimer");
     __publicField(this, "sub", null);
     __publicField(this, "offs", []);
     __publicField(this, "connection", null);
@@ -1524,7 +1554,8 @@ var LeaderboardElement = class extends BaseElement {
     this.root = this.attachShadow({ mode: "open" });
     adoptStyle(this.root);
     this.statusDot.setAttribute("role", "status");
-    this.header.append(this.titleEl, this.statusDot);
+    this.resetEl.hidden = true;
+    this.header.append(this.titleEl, this.resetEl, this.statusDot);
     this.problem.hidden = true;
     this.root.append(this.header, this.problem);
   }
@@ -1575,6 +1606,7 @@ var LeaderboardElement = class extends BaseElement {
       sub.onState((state) => {
         this.dataset.seq = String(state.seq);
         this.problem.hidden = true;
+        this.countDown(state.nextResetAt);
         this.render(state);
         status();
         this.dispatchEvent(new CustomEvent("leaderboard-state", { detail: state }));
@@ -1587,7 +1619,24 @@ var LeaderboardElement = class extends BaseElement {
     if (sub.state) this.render(sub.state);
     status();
   }
+  /** Count down to the season's end, once a second (hidden when it never resets). */
+  countDown(nextResetAt) {
+    if ((nextResetAt ?? "") === (this.resetEl.dataset.resetAt ?? "")) return;
+    clearInterval(this.resetTimer);
+    this.resetEl.dataset.resetAt = nextResetAt ?? "";
+    this.resetEl.hidden = !nextResetAt;
+    if (!nextResetAt) return;
+    const due = Date.parse(nextResetAt);
+    const tick = () => {
+      const left = due - Date.now();
+      this.resetEl.textContent = `resets in ${formatCountdown(left)}`;
+      if (left <= 0) clearInterval(this.resetTimer);
+    };
+    this.resetTimer = setInterval(tick, 1e3);
+    tick();
+  }
   teardown() {
+    clearInterval(this.resetTimer);
     for (const off of this.offs) off();
     this.offs = [];
     void this.sub?.close();
@@ -1627,8 +1676,9 @@ var LeaderboardTop = class extends LeaderboardElement {
       }
       row.dataset.player = entry.player;
       row.dataset.rank = String(entry.rank);
+      row.dataset.tier = entry.tier ?? "";
       row.dataset.score = String(entry.score);
-      row.children[0].textContent = String(entry.rank);
+      row.children[0].textContent = String(entry.display_rank ?? entry.rank);
       row.children[2].textContent = formatScore(entry.score);
       this.list.appendChild(row);
     }
@@ -1659,9 +1709,11 @@ var LeaderboardTicker = class extends LeaderboardElement {
   render(state) {
     const me = state.me;
     this.me.dataset.rank = me ? String(me.rank) : "";
+    this.me.dataset.tier = me?.tier ?? "";
     this.me.dataset.score = me ? String(me.score) : "";
-    this.rank.textContent = me ? `#${me.rank}` : "–";
-    this.of.textContent = me ? `of ${formatScore(state.total)}` : "no score yet";
+    this.rank.textContent = me ? `#${me.display_rank ?? me.rank}` : "–";
+    const tier = me?.tier ? ` · ${me.tier}` : "";
+    this.of.textContent = me ? `of ${formatScore(state.total)}${tier}` : "no score yet";
     this.score.textContent = me ? formatScore(me.score) : "";
     if (me && this.last && !state.resynced && me.rank !== this.last.rank) {
       const up = me.rank < this.last.rank;
@@ -1677,5 +1729,6 @@ if (globalThis.customElements !== void 0) {
 }
 export {
   LeaderboardTicker,
-  LeaderboardTop
+  LeaderboardTop,
+  formatCountdown
 };

@@ -126,6 +126,43 @@ export function describeError(error) {
   return `${error.code || "error"}: ${error.serverMessage || error.message || ""}`;
 }
 
+/** A duration as the countdown says it: "2d 03:04:05", "03:04:05", or "now" at zero. */
+export function formatCountdown(ms) {
+  if (ms <= 0) return "now";
+  const s = Math.floor(ms / 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  const clock = `${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return s >= 86400 ? `${Math.floor(s / 86400)}d ${clock}` : clock;
+}
+
+const countdowns = new WeakMap();
+
+/** Count down to the season's end (`next_reset_at`, ISO 8601) in `el`, once a second; "never"
+ * when the board never resets. `el.dataset.resetAt` holds the instant and
+ * `el.dataset.remaining` the whole seconds left; `onDue` runs once when it reaches zero. */
+export function showCountdown(el, nextResetAt, onDue) {
+  if (!el) return;
+  clearInterval(countdowns.get(el));
+  el.dataset.resetAt = nextResetAt || "";
+  if (!nextResetAt) {
+    el.textContent = "never";
+    el.dataset.remaining = "";
+    return;
+  }
+  const due = Date.parse(nextResetAt);
+  const tick = () => {
+    const left = due - Date.now();
+    el.textContent = formatCountdown(left);
+    el.dataset.remaining = String(Math.max(0, Math.ceil(left / 1000)));
+    if (left <= 0) {
+      clearInterval(countdowns.get(el));
+      if (onDue) onDue();
+    }
+  };
+  countdowns.set(el, setInterval(tick, 1000));
+  tick();
+}
+
 export function formatScore(score) {
   return Number(score).toLocaleString("en-US");
 }

@@ -14,6 +14,7 @@ import {
   isFatal,
   pageConfig,
   restOf,
+  showCountdown,
   showProblem,
   showSeq,
   showStatus,
@@ -88,7 +89,24 @@ function nameMoment() {
   showMoment(moment);
 }
 
+/** "Gold · top 5%": the tier (when one applies) and the share of the ladder at or above. */
+function showStanding(me, total) {
+  const el = document.getElementById("standing");
+  el.dataset.tier = (me && me.tier) || "";
+  el.dataset.percentile = me ? String(me.percentile) : "";
+  if (!me || !total) {
+    el.textContent = "";
+    return;
+  }
+  const top = Math.max(0.1, Math.ceil((1000 * me.rank) / total) / 10);
+  el.textContent = [me.tier, `top ${top.toLocaleString("en-US")}%`].filter(Boolean).join(" · ");
+}
+
 function showMine(state) {
+  const reset = document.getElementById("reset");
+  if (state.nextResetAt && state.nextResetAt !== reset.dataset.resetAt) {
+    showCountdown(reset, state.nextResetAt, refreshDetail);
+  }
   lastSeq = state.seq;
   showSeq(state);
   const me = state.me;
@@ -96,8 +114,9 @@ function showMine(state) {
   const scoreEl = document.getElementById("score");
   if (me) {
     document.getElementById("player").textContent = me.player;
-    rankEl.textContent = `#${me.rank}`;
+    rankEl.textContent = `#${me.display_rank ?? me.rank}`;
     rankEl.dataset.rank = String(me.rank);
+    showStanding(me, state.total);
     scoreEl.textContent = formatScore(me.score);
     scoreEl.dataset.score = String(me.score);
     document.getElementById("of").textContent = `of ${formatScore(state.total)}`;
@@ -105,6 +124,7 @@ function showMine(state) {
     rankEl.textContent = "–";
     rankEl.dataset.rank = "";
     document.getElementById("of").textContent = "no score yet";
+    showStanding(null, state.total);
   }
   if (started && !state.resynced) detectMoment(mine, me);
   if (me && current === null && aroundSub) aroundSub.resync();
@@ -157,6 +177,19 @@ function showNeighbours(state) {
   nameMoment();
 }
 
+async function refreshDetail() {
+  // the season rolls at the reset: a moment later the board reports its next one
+  setTimeout(async () => {
+    try {
+      const detail = await restOf(config).board(board);
+      document.getElementById("season").textContent = detail.season;
+      showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
+    } catch {
+      // the live view carries on; the next snapshot brings the countdown back
+    }
+  }, 2000);
+}
+
 async function main() {
   if (!config.token) {
     showProblem("No token: open the ticker with ?token=<player token>.");
@@ -168,6 +201,7 @@ async function main() {
   try {
     const detail = await restOf(config).board(board);
     document.getElementById("season").textContent = detail.season;
+    showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
   } catch (error) {
     if (isFatal(error)) {
       showProblem(error.status === 404 ? `No board "${board}".` : `The token was refused: ${error.serverMessage}`);

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast.worker import CONSUMER, Broadcaster
-from core.boards import BoardSpec, SortOrder, UpdatePolicy
+from core.boards import BoardSpec, SortOrder, TieMode, Tier, UpdatePolicy, tier_for
 from core.ids import ConnectionId
 from core.ports import Sender
-from core.ranking import ScoreInput
+from core.ranking import ScoreInput, percentile
 from core.settings import Settings
 from db import feed
 from leaderboard_client import LeaderboardClient
@@ -28,6 +28,7 @@ from tests.runtime.gateway_support import token
 
 _boards = itertools.count()
 PLAYERS = [f"u{i}" for i in range(10)]
+TIERS = [Tier(name="Gold", top_percent=20), Tier(name="Silver", top_percent=50)]
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,27 @@ async def shared_runtime(pg_server: Any, template_db: str) -> AsyncIterator[Loca
         await admin.close()
 
 
-def _expected_me(rows: list[tuple[str, int]], player: str) -> dict[str, Any] | None:
+def _display(rows: list[tuple[str, int]], mode: TieMode) -> list[int]:
+    """The display ranks of a ladder in rank order, by the tie rule's definition."""
+    scores = [s for _, s in rows]
+    if mode is TieMode.ORDINAL:
+        return list(range(1, len(rows) + 1))
+    if mode is TieMode.COMPETITION:
+        return [scores.index(s) + 1 for s in scores]
+    return [len(set(scores[: scores.index(s)])) + 1 for s in scores]
+
+
+def _expected_me(
+    rows: list[tuple[str, int]], player: str, mode: TieMode = TieMode.ORDINAL,
+    tiers: list[Tier] | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
+    shown = _display(rows, mode)
     for i, (p, s) in enumerate(rows):
         if p == player:
-            return {"player": p, "score": s, "rank": i + 1}
+            me = {"player": p, "score": s, "rank": i + 1, "display_rank": shown[i],
+                  "percentile": percentile(i + 1, len(rows))}  # fmt: skip
+            tier = tier_for(i + 1, len(rows), tiers)
+            return me if tier is None else {**me, "tier": tier}
     return None
 
 
@@ -61,6 +79,7 @@ def _expected_me(rows: list[tuple[str, int]], player: str) -> dict[str, Any] | N
 @given(
     order=st.sampled_from(["desc", "asc"]),
     policy=st.sampled_from(["best", "latest", "increment"]),
+    mode=st.sampled_from(list(TieMode)),
     ops=st.lists(st.tuples(st.sampled_from(PLAYERS), st.integers(0, 6)), min_size=1, max_size=30),
     pauses=st.lists(st.booleans(), min_size=30, max_size=30),
 )
@@ -68,14 +87,17 @@ async def test_every_subscriber_converges_to_the_truth(
     shared_runtime: LocalRuntime,
     order: str,
     policy: str,
+    mode: TieMode,
     ops: list[tuple[str, int]],
     pauses: list[bool],
 ) -> None:
-    """After random submits, every me/top/around subscriber's last frame equals brute force."""
+    """After random submits, every me/top/around subscriber's last frame equals brute force:
+    ranks, display ranks by the board's tie mode, percentiles and tiers."""
     rt = shared_runtime
     board = f"prop{next(_boards)}"
     await rt.store.create_board(BoardSpec(id=board, order=SortOrder(order),
-                                          policy=UpdatePolicy(policy), max_score=10**6))  # fmt: skip
+                                          policy=UpdatePolicy(policy), max_score=10**6,
+                                          tie_mode=mode, tiers=TIERS))  # fmt: skip
     await rt.store.submit(board, [ScoreInput(PLAYERS[0], 1)])
     async with watcher(rt, None, role="spectator") as spectator, \
             watcher(rt, PLAYERS[1]) as p1, watcher(rt, PLAYERS[2]) as p2:  # fmt: skip
@@ -98,11 +120,17 @@ async def test_every_subscriber_converges_to_the_truth(
             range(1, min(5, len(rows)) + 1)
         )
         assert spectator.last(top)["total"] == len(rows)
+        assert [e["display_rank"] for e in spectator.last(top)["entries"]] == _display(rows, mode)[
+            :5
+        ]
         i = [p for p, _ in rows].index(PLAYERS[0])
         window = rows[max(0, i - 2) : i + 3]
         assert [(e["player"], e["score"]) for e in spectator.last(around)["entries"]] == window
+        assert [e["display_rank"] for e in spectator.last(around)["entries"]] == _display(
+            rows, mode
+        )[max(0, i - 2) : i + 3]
         for w, view, player in ((p1, me1, PLAYERS[1]), (p2, me2, PLAYERS[2])):
-            assert w.last(view).get("me") == _expected_me(rows, player)
+            assert w.last(view).get("me") == _expected_me(rows, player, mode, TIERS)
             assert w.last(view)["total"] == len(rows)
         for w in (spectator, p1, p2):
             w.assert_ordered()
@@ -153,8 +181,10 @@ async def test_a_broadcaster_killed_mid_batch_loses_nothing(
             fresh = Broadcaster(svc)
             await fresh.drain("arena")
             await asyncio.sleep(0.2)
-            assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3}
-            assert wb.last(vb)["me"] == {"player": "b", "score": 5, "rank": 1}
+            assert wa.last(va)["me"] == {"player": "a", "score": 1, "rank": 3, "display_rank": 3,
+                                         "percentile": percentile(3, 3)}  # fmt: skip
+            assert wb.last(vb)["me"] == {"player": "b", "score": 5, "rank": 1, "display_rank": 1,
+                                         "percentile": 100.0}  # fmt: skip
             assert [e["player"] for e in ws.last(vt)["entries"]] == ["b", "c", "a"]
             for w in (wa, wb, ws):
                 seqs = [f["seq"] for f in next(iter(w.frames.values()))]
@@ -330,3 +360,30 @@ async def test_many_boards_changing_at_once_all_get_their_pushes(runtime: LocalR
             await quiesce(rt, b)
         for w, v, b in zip(watchers, views, boards, strict=True):
             assert [e["player"] for e in w.last(v)["entries"]] == [f"lead-{b}"]
+
+
+async def test_the_all_time_ladder_is_pushed_like_a_season(runtime: LocalRuntime) -> None:
+    """A top view of season ``all-time`` gets pushes of lifetime bests across a roll, and a
+    ticker on it follows the player's lifetime rank, while the new season starts empty."""
+    rt = runtime
+    await rt.store.create_board(BoardSpec(id="lifelong", all_time=True))
+    await rt.store.submit("lifelong", [ScoreInput("u1", 50), ScoreInput("u2", 40)])
+    async with watcher(rt, None, role="spectator") as ws, watcher(rt, "u2") as w2:
+        top = await ws.subscribe({"board": "lifelong", "view": "top", "n": 5,
+                                  "season": "all-time"})  # fmt: skip
+        me = await w2.subscribe({"board": "lifelong", "view": "me", "season": "all-time"})
+        ws.listen()
+        w2.listen()
+        await rt.store.roll_season("lifelong")
+        await rt.store.submit("lifelong", [ScoreInput("u3", 45), ScoreInput("u1", 10)])
+        await rt.store.submit("lifelong", [ScoreInput("u2", 60)])
+        await quiesce(rt, "lifelong")
+        entries = [(e["player"], e["score"], e["rank"]) for e in ws.last(top)["entries"]]
+        assert entries == [("u2", 60, 1), ("u1", 50, 2), ("u3", 45, 3)]
+        assert ws.last(top)["season"] == "all-time" and ws.last(top)["total"] == 3
+        assert w2.last(me)["me"]["rank"] == 1 and w2.last(me)["me"]["score"] == 60
+        season = await rt.store.fetch_top("lifelong", limit=5)
+        assert [(e.player_id, e.score) for e in season.entries] == [
+            ("u2", 60), ("u3", 45), ("u1", 10)]  # fmt: skip
+        ws.assert_ordered()
+        w2.assert_ordered()

@@ -111,7 +111,7 @@ def test_frames_as_the_service_dumps_them_match_their_schemas() -> None:
     """Dumped frames (None fields absent) carry every required field and nothing unknown;
     an error frame's body (with retry_after_ms) fits ErrorBody."""
     doc = asyncapi_document()
-    entry = ViewEntry(player="a", score=5, rank=1)
+    entry = ViewEntry(player="a", score=5, rank=1, display_rank=1, percentile=100.0, tier="Gold")
     frames = [
         AckFrame(
             board="arena",

@@ -126,7 +126,7 @@ async def test_submit_is_acked_after_commit_with_rank_and_total(services: Servic
     assert ack["type"] == "ack" and ack["request_id"] == "r1"
     assert ack["results"] == [
         {"player": "alice", "score": 900, "rank": 1, "total": 2, "improved": True,
-         "replayed": False}
+         "replayed": False, "percentile": 100.0}
     ]  # fmt: skip
     standing = await services.store.fetch_standing("arena", "alice")
     assert (standing.entry.score, standing.entry.rank) == (900, 1)
@@ -197,11 +197,18 @@ async def test_a_ticker_subscribe_keeps_the_players_key(services: Services) -> N
     body = {"action": "subscribe", "board": "arena", "view": "me"}
     await dispatch(event("subscribe", "c1=", player("alice"), body), services)
     await dispatch(event("subscribe", "c2=", player("newcomer"), body), services)
-    assert sent(services).last("c1=")["me"] == {"player": "alice", "score": 10, "rank": 2}
+    assert sent(services).last("c1=")["me"] == {
+        "player": "alice",
+        "score": 10,
+        "rank": 2,
+        "display_rank": 2,
+        "percentile": 50.0,
+    }
     assert "me" not in sent(services).last("c2=")
     [sub] = await services.connections.of_connection("c1=")
     ticker = sub.state.ticker
     assert ticker is not None and (ticker.rank, ticker.score, ticker.total) == (2, 10, 2)
+    assert ticker.display_rank == 2
     assert ticker.key is not None and ticker.key.player_id == "alice"
 
 

@@ -33,7 +33,8 @@ async def test_a_server_submits_a_large_batch_over_rest_idempotently(
     assert ack["submission_id"] == "match-1" and ack["seq"] >= 1
     assert [r["rank"] for r in ack["results"]] == list(range(1, 1001))
     assert ack["results"][0] == {"player": lines[-1]["player"], "score": 999, "rank": 1,
-                                 "total": 1000, "improved": True, "replayed": False}  # fmt: skip
+                                 "total": 1000, "improved": True, "replayed": False,
+                                 "percentile": 100.0}  # fmt: skip
     status, _, again = await host.call("POST", f"/v1/boards/{board}/scores", json=body)
     assert status == 200 and all(r["replayed"] for r in again["results"])
     assert again["seq"] == ack["seq"]

@@ -18,12 +18,14 @@ from tests.runtime.gateway_support import ARENA, ask, counts, eventually, open_w
 
 
 async def test_connect_subscribe_submit_acks_with_the_rank(runtime: LocalRuntime) -> None:
-    """connect -> subscribe -> submit: the snapshot, then acks carrying exact ranks and totals."""
+    """connect -> subscribe -> submit: the snapshot, then acks carrying exact ranks, totals
+    and percentiles."""
     s = runtime.settings
     async with open_ws(runtime.ws_url, token(s, "bob")) as bob:
         ack = await ask(bob, {"action": "submit", "board": "arena", "score": 50})
         assert ack["results"] == [{"player": "bob", "score": 50, "rank": 1, "total": 1,
-                                   "improved": True, "replayed": False}]  # fmt: skip
+                                   "improved": True, "replayed": False,
+                                   "percentile": 100.0}]  # fmt: skip
     async with open_ws(runtime.ws_url, token(s, "alice")) as alice:
         snap = await ask(alice, {"action": "subscribe", "board": "arena", "view": "top", "n": 10,
                                  "request_id": "r1"})  # fmt: skip
@@ -35,13 +37,14 @@ async def test_connect_subscribe_submit_acks_with_the_rank(runtime: LocalRuntime
         assert ack["type"] == "ack" and ack["request_id"] == "r2" and ack["board"] == "arena"
         assert ack["results"][0] | {"rank": ack["results"][0]["rank"]} == {
             "player": "alice", "score": 100, "rank": 1, "total": 2, "improved": True,
-            "replayed": False,
+            "replayed": False, "percentile": 100.0,
         }  # fmt: skip
         worse = await ask(alice, {"action": "submit", "board": "arena", "score": 10})
         assert worse["results"][0]["improved"] is False and worse["results"][0]["score"] == 100
     async with open_ws(runtime.ws_url, token(s, "carol")) as carol:
         ack = await ask(carol, {"action": "submit", "board": "arena", "score": 70})
         assert (ack["results"][0]["rank"], ack["results"][0]["total"]) == (2, 3)
+        assert ack["results"][0]["percentile"] == 66.6667
 
 
 async def test_a_server_submits_a_batch_with_ranks(runtime: LocalRuntime) -> None:
@@ -73,7 +76,8 @@ async def test_reconnecting_gets_a_new_connection_that_sees_earlier_scores(
     async with open_ws(runtime.ws_url, tok) as ws:
         second = {c.connection_id for c in runtime.sender}
         snap = await ask(ws, {"action": "subscribe", "board": "arena", "view": "me"})
-        assert snap["me"] == {"player": "alice", "score": 42, "rank": 1}
+        assert snap["me"] == {"player": "alice", "score": 42, "rank": 1, "display_rank": 1,
+                              "percentile": 100.0}  # fmt: skip
     assert len(first) == len(second) == 1 and first != second
 
 

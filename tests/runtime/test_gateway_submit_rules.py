@@ -98,9 +98,9 @@ async def test_no_one_can_occupy_another_players_submission_id(runtime: LocalRun
         mine = {"action": "submit", "board": "kills", "score": 5, "submission_id": "m42-alice"}
         first = await ask(alice, mine)
         assert first["type"] == "ack", first
-        assert first["results"][0] | {"rank": 0, "total": 0} == {
+        assert first["results"][0] | {"rank": 0, "total": 0, "percentile": 0} == {
             "player": "alice", "score": 5, "rank": 0, "total": 0, "improved": True,
-            "replayed": False,
+            "replayed": False, "percentile": 0,
         }  # fmt: skip
         retry = await ask(alice, mine)
         assert retry["results"][0]["replayed"] and retry["results"][0]["score"] == 5

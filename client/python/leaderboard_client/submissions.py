@@ -38,7 +38,8 @@ def new_submission_id() -> str:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """One player's outcome: their best (or latest) score now, its rank and the count."""
+    """One player's outcome: their best (or latest) score now, its rank, the count and the
+    percentile of the rank (None without a rank)."""
 
     player: str
     score: int
@@ -46,6 +47,7 @@ class SubmitResult:
     total: int | None
     improved: bool
     replayed: bool = False
+    percentile: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Ack:
                 SubmitResult(
                     player=r["player"], score=r["score"], rank=r.get("rank"), total=r.get("total"),
                     improved=bool(r.get("improved")), replayed=bool(r.get("replayed", False)),
+                    percentile=r.get("percentile"),
                 )
                 for r in frame.get("results", [])
             ),

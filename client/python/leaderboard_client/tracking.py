@@ -32,11 +32,23 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of a view: a player, their score and exact rank (1 is first)."""
+    """One row of a view: a player, their score and exact rank (1 is first), the rank to
+    show by the board's tie mode, the percentile of the exact rank and the tier (None when
+    no tier applies)."""
 
     player: str
     score: int
     rank: int
+    display_rank: int = 0
+    percentile: float = 0.0
+    tier: str | None = None
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Entry:
+        return cls(
+            raw["player"], raw["score"], raw["rank"], int(raw.get("display_rank", raw["rank"])),
+            float(raw.get("percentile", 0.0)), raw.get("tier"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class ViewState:
     entry count; ``entries`` the rows (``top``, ``around``); ``me`` the player's own row
     (``me``, ``around``; ``None`` before their first score). ``resynced`` is true on the
     state that a resync or reconnect produced: states before it may have been skipped.
+    ``next_reset_at`` is when the season ends (ISO 8601, UTC, from the last snapshot;
+    None if it never resets).
     """
 
     view_id: str
@@ -58,10 +72,11 @@ class ViewState:
     board: str = ""
     season: str = ""
     view: str = ""
+    next_reset_at: str | None = None
 
 
 def _entries(raw: list[dict[str, Any]] | None) -> list[Entry]:
-    return [Entry(e["player"], e["score"], e["rank"]) for e in raw or []]
+    return [Entry.of(e) for e in raw or []]
 
 
 class ViewTracker:
@@ -95,10 +110,12 @@ class ViewTracker:
         self.state = ViewState(
             view_id=self.view_id, seq=seq, total=int(frame.get("total", 0)),
             entries=_entries(frame.get("entries")),
-            me=Entry(me["player"], me["score"], me["rank"]) if me else None,
+            me=Entry.of(me) if me else None,
             resynced=kind == "snapshot" and self.needs_resync,
             board=str(frame.get("board", "")), season=str(frame.get("season", "")),
             view=str(frame.get("view", "")),
+            next_reset_at=frame.get("next_reset_at") if kind == "snapshot"
+            else self.state.next_reset_at if self.state is not None else None,
         )  # fmt: skip
         if kind == "snapshot":
             self.needs_resync = False

@@ -12,7 +12,7 @@
  */
 
 import type { components } from "./generated/openapi.js";
-import type { ViewFrame, ViewKind } from "./tracking.js";
+import { entryOf, type ViewFrame, type ViewKind } from "./tracking.js";
 import { errorFromProblem } from "./wire-errors.js";
 
 type Schemas = components["schemas"];
@@ -117,16 +117,34 @@ export class RestClient {
   }
 }
 
+function viewEntry(e: RestEntry) {
+  return entryOf({
+    player: e.player_id,
+    score: e.score,
+    rank: e.rank,
+    display_rank: e.display_rank,
+    percentile: e.percentile,
+    ...(e.tier != null ? { tier: e.tier } : {}),
+  });
+}
+
 function viewEntries(entries: readonly RestEntry[]) {
-  return entries.map((e) => ({ player: e.player_id, score: e.score, rank: e.rank }));
+  return entries.map(viewEntry);
 }
 
 /** A REST snapshot as the state of a live view at its `as_of_seq`, to pass as `join`:
  * a top page for `top`, a player's around page for `around`, a standing for `me`. */
 export function snapshotOf(page: TopPage | AroundPage | PlayerStanding): ViewFrame {
-  const base = { type: "snapshot" as const, board: page.board, season: page.season, seq: page.as_of_seq, total: page.total };
+  const base = {
+    type: "snapshot" as const,
+    board: page.board,
+    season: page.season,
+    seq: page.as_of_seq,
+    total: page.total,
+    ...(page.next_reset_at != null ? { next_reset_at: page.next_reset_at } : {}),
+  };
   if ("entry" in page) {
-    const me = { player: page.entry.player_id, score: page.entry.score, rank: page.entry.rank };
+    const me = viewEntry(page.entry);
     return { ...base, view: "me" satisfies ViewKind, entries: [], me };
   }
   const entries = viewEntries(page.entries);

@@ -59,6 +59,7 @@ export class Ack {
       total: r.total,
       improved: Boolean(r.improved),
       replayed: Boolean(r.replayed),
+      ...(r.percentile != null ? { percentile: r.percentile } : {}),
     }));
     return new Ack(frame.board, frame.submission_id ?? null, results);
   }

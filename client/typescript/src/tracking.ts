@@ -26,7 +26,9 @@ export type Outcome = typeof APPLIED | typeof STALE | typeof GAP;
 
 export type ViewKind = "top" | "around" | "me";
 
-/** One row of a view: a player, their score and exact rank (1 is first). */
+/** One row of a view: a player, their score and exact rank (1 is first), the rank to show
+ * by the board's tie mode (`display_rank`), the percentile of the exact rank and the tier
+ * (absent when none applies). */
 export type Entry = ViewEntry;
 
 /** What a view shows now. */
@@ -45,6 +47,8 @@ export interface ViewState {
   me: Entry | null;
   /** True on the state a resync or reconnect produced: states before it may be skipped. */
   resynced: boolean;
+  /** When the season ends (ISO 8601, UTC), from the last snapshot; null if it never resets. */
+  nextResetAt: string | null;
 }
 
 /** A frame the tracker applies (a snapshot or an update, or a REST page made into one). */
@@ -52,8 +56,21 @@ export type ViewFrame =
   | (Pick<SnapshotFrame, "type" | "seq" | "total"> & Partial<SnapshotFrame>)
   | (Pick<UpdateFrame, "type" | "seq" | "prev_seq" | "total"> & Partial<UpdateFrame>);
 
+/** A view entry as the tracker keeps it (the fields it knows, never more). */
+export function entryOf(e: ViewEntry): Entry {
+  const entry: Entry = {
+    player: e.player,
+    score: e.score,
+    rank: e.rank,
+    display_rank: e.display_rank ?? e.rank,
+    percentile: e.percentile ?? 0,
+  };
+  if (e.tier != null) entry.tier = e.tier;
+  return entry;
+}
+
 function entriesOf(raw: readonly ViewEntry[] | undefined | null): Entry[] {
-  return (raw ?? []).map((e) => ({ player: e.player, score: e.score, rank: e.rank }));
+  return (raw ?? []).map(entryOf);
 }
 
 /** Applies a view's frames by the sequence rule. */
@@ -85,7 +102,9 @@ export class ViewTracker {
     } else if (this.state !== null && seq < this.state.seq) {
       return STALE;
     }
-    const me = frame.me ? { player: frame.me.player, score: frame.me.score, rank: frame.me.rank } : null;
+    const me = frame.me ? entryOf(frame.me) : null;
+    const nextResetAt =
+      frame.type === "snapshot" ? (frame.next_reset_at ?? null) : (this.state?.nextResetAt ?? null);
     this.state = {
       viewId: frame.view_id || this.viewId,
       board: frame.board ?? "",
@@ -96,6 +115,7 @@ export class ViewTracker {
       entries: entriesOf(frame.entries),
       me,
       resynced: frame.type === "snapshot" && this.needsResync,
+      nextResetAt,
     };
     if (frame.type === "snapshot") this.needsResync = false;
     return APPLIED;

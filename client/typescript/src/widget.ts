@@ -16,7 +16,11 @@
  * `--lb-muted`, `--lb-accent`, `--lb-row-bg`, `--lb-row-alt-bg`, `--lb-border`,
  * `--lb-radius`, `--lb-font`, `--lb-font-size`, `--lb-gap`, `--lb-gold`, `--lb-silver`,
  * `--lb-bronze`, `--lb-up`, `--lb-down`), and `::part()` for anything else (`header`,
- * `title`, `status`, `rows`, `row`, `rank`, `player`, `score`, `empty`, `me`, `moment`).
+ * `title`, `status`, `reset`, `rows`, `row`, `rank`, `player`, `score`, `empty`, `me`, `moment`).
+ *
+ * Ranks shown are display ranks (the board's tie mode); a row's `data-rank` is the exact
+ * rank and `data-tier` its tier. The header counts down to the season's end (`reset`
+ * part, `data-reset-at` on it) on boards that reset.
  *
  * The element reflects its connection in `data-state` (`connecting`, `live`,
  * `reconnecting`, `offline`) and the seq it shows in `data-seq`, and fires
@@ -43,6 +47,7 @@ const STYLE = `
 :host([hidden]) { display: none; }
 header { display: flex; align-items: center; justify-content: space-between; gap: var(--lb-gap, 0.75em); margin-bottom: calc(var(--lb-gap, 0.75em) / 2); }
 .title { font-weight: 700; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.reset { margin-left: auto; color: var(--lb-muted, #8a93a6); font-size: 0.85em; white-space: nowrap; }
 .status { width: 0.6em; height: 0.6em; border-radius: 50%; flex: none; background: var(--lb-muted, #8a93a6); }
 :host([data-state="live"]) .status { background: var(--lb-up, #3ecf8e); }
 :host([data-state="reconnecting"]) .status, :host([data-state="connecting"]) .status { background: var(--lb-accent, #f5b942); }
@@ -121,6 +126,15 @@ function defaultUrl(): string {
   return `${origin.protocol === "https:" ? "wss" : "ws"}://${origin.host}/ws`;
 }
 
+/** A duration as the countdown says it: "2d 03:04:05", "03:04:05", or "now" at zero. */
+export function formatCountdown(ms: number): string {
+  if (ms <= 0) return "now";
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const clock = `${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return s >= 86400 ? `${Math.floor(s / 86400)}d ${clock}` : clock;
+}
+
 function formatScore(score: number): string {
   return Number(score).toLocaleString("en-US");
 }
@@ -145,7 +159,9 @@ abstract class LeaderboardElement extends BaseElement {
   protected readonly header = el("header", "header");
   protected readonly titleEl = el("span", "title");
   protected readonly statusDot = el("span", "status");
+  protected readonly resetEl = el("span", "reset");
   protected readonly problem = el("p", "problem");
+  private resetTimer: ReturnType<typeof setInterval> | undefined;
   private sub: Subscription | null = null;
   private offs: (() => void)[] = [];
   private connection: { url: string; token: string } | null = null;
@@ -156,7 +172,8 @@ abstract class LeaderboardElement extends BaseElement {
     this.root = this.attachShadow({ mode: "open" });
     adoptStyle(this.root);
     this.statusDot.setAttribute("role", "status");
-    this.header.append(this.titleEl, this.statusDot);
+    this.resetEl.hidden = true;
+    this.header.append(this.titleEl, this.resetEl, this.statusDot);
     this.problem.hidden = true;
     this.root.append(this.header, this.problem);
   }
@@ -212,6 +229,7 @@ abstract class LeaderboardElement extends BaseElement {
       sub.onState((state) => {
         this.dataset.seq = String(state.seq);
         this.problem.hidden = true;
+        this.countDown(state.nextResetAt);
         this.render(state);
         status();
         this.dispatchEvent(new CustomEvent("leaderboard-state", { detail: state }));
@@ -225,7 +243,25 @@ abstract class LeaderboardElement extends BaseElement {
     status();
   }
 
+  /** Count down to the season's end, once a second (hidden when it never resets). */
+  private countDown(nextResetAt: string | null): void {
+    if ((nextResetAt ?? "") === (this.resetEl.dataset.resetAt ?? "")) return;
+    clearInterval(this.resetTimer);
+    this.resetEl.dataset.resetAt = nextResetAt ?? "";
+    this.resetEl.hidden = !nextResetAt;
+    if (!nextResetAt) return;
+    const due = Date.parse(nextResetAt);
+    const tick = () => {
+      const left = due - Date.now();
+      this.resetEl.textContent = `resets in ${formatCountdown(left)}`;
+      if (left <= 0) clearInterval(this.resetTimer);
+    };
+    this.resetTimer = setInterval(tick, 1000);
+    tick();
+  }
+
   private teardown(): void {
+    clearInterval(this.resetTimer);
     for (const off of this.offs) off();
     this.offs = [];
     void this.sub?.close();
@@ -271,8 +307,9 @@ export class LeaderboardTop extends LeaderboardElement {
       }
       row.dataset.player = entry.player;
       row.dataset.rank = String(entry.rank);
+      row.dataset.tier = entry.tier ?? "";
       row.dataset.score = String(entry.score);
-      row.children[0]!.textContent = String(entry.rank);
+      row.children[0]!.textContent = String(entry.display_rank ?? entry.rank);
       row.children[2]!.textContent = formatScore(entry.score);
       this.list.appendChild(row); // moving an attached node: the list follows the ranks
     }
@@ -308,9 +345,11 @@ export class LeaderboardTicker extends LeaderboardElement {
   protected render(state: ViewState): void {
     const me = state.me;
     this.me.dataset.rank = me ? String(me.rank) : "";
+    this.me.dataset.tier = me?.tier ?? "";
     this.me.dataset.score = me ? String(me.score) : "";
-    this.rank.textContent = me ? `#${me.rank}` : "–";
-    this.of.textContent = me ? `of ${formatScore(state.total)}` : "no score yet";
+    this.rank.textContent = me ? `#${me.display_rank ?? me.rank}` : "–";
+    const tier = me?.tier ? ` · ${me.tier}` : "";
+    this.of.textContent = me ? `of ${formatScore(state.total)}${tier}` : "no score yet";
     this.score.textContent = me ? formatScore(me.score) : "";
     if (me && this.last && !state.resynced && me.rank !== this.last.rank) {
       const up = me.rank < this.last.rank;

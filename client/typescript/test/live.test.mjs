@@ -159,7 +159,7 @@ describe("views", () => {
     const first = (await tops.next()).value;
     assert.deepEqual(rows(first), [["a", 1, 30], ["b", 2, 20]]);
     assert.deepEqual(rows(around.state), [["a", 1, 30], ["b", 2, 20], ["c", 3, 10]]);
-    assert.deepEqual(me.state.me, { player: "c", score: 10, rank: 3 });
+    assert.deepEqual(me.state.me, { player: "c", score: 10, rank: 3, display_rank: 3, percentile: 33.3333 });
     const ack = await server.submit("views", 40, { player: "c" });
     const next = await until(tops, (s) => s.seq > first.seq);
     assert.deepEqual(rows(next), [["c", 1, 40], ["a", 2, 30]]);

@@ -158,14 +158,25 @@ describe("errors", () => {
 
 describe("REST snapshots", () => {
   test("a top page, an around page and a standing become join states at their as_of_seq", () => {
-    const entry = (player_id, rank, score) => ({ player_id, rank, score, achieved_at: "", updates: 1 });
-    const top = { board: "arena", season: "s1", as_of_seq: 7, total: 2, entries: [entry("a", 1, 9), entry("b", 2, 5)], next_cursor: null };
+    const entry = (player_id, rank, score) => ({
+      player_id, rank, score, display_rank: rank, percentile: 100 * (3 - rank) / 2, tier: rank === 1 ? "Gold" : null,
+      achieved_at: "", updates: 1,
+    });
+    const top = {
+      board: "arena", season: "s1", as_of_seq: 7, total: 2, entries: [entry("a", 1, 9), entry("b", 2, 5)], next_cursor: null,
+      next_reset_at: "2026-12-07T00:00:00Z",
+    };
     assert.deepEqual(snapshotOf(top), {
       type: "snapshot", board: "arena", season: "s1", seq: 7, total: 2, view: "top",
-      entries: [{ player: "a", score: 9, rank: 1 }, { player: "b", score: 5, rank: 2 }],
+      next_reset_at: "2026-12-07T00:00:00Z",
+      entries: [
+        { player: "a", score: 9, rank: 1, display_rank: 1, percentile: 100, tier: "Gold" },
+        { player: "b", score: 5, rank: 2, display_rank: 2, percentile: 50 },
+      ],
     });
-    const around = { ...top, player: "b" };
-    assert.deepEqual(snapshotOf(around).me, { player: "b", score: 5, rank: 2 });
+    const around = { ...top, player: "b", next_reset_at: null };
+    assert.deepEqual(snapshotOf(around).me, { player: "b", score: 5, rank: 2, display_rank: 2, percentile: 50 });
+    assert.equal(snapshotOf(around).next_reset_at, undefined);
     const standing = { board: "arena", season: "s1", as_of_seq: 7, total: 2, entry: entry("b", 2, 5), percentile: 50 };
     assert.equal(snapshotOf(standing).view, "me");
     const tracker = new ViewTracker();

@@ -177,6 +177,13 @@ export class InvalidSeasonIdError extends BadRequestError {
   static override readonly retryable: boolean = false;
 }
 
+/** `reserved_season` (400): A roll named the season `all-time`, which is the all-time ladder's name. */
+export class ReservedSeasonError extends BadRequestError {
+  static override readonly code: string = "reserved_season";
+  static override readonly status: number = 400;
+  static override readonly retryable: boolean = false;
+}
+
 /** `invalid_submission_id` (400): A submission id is not 1-128 characters of `[A-Za-z0-9_.:-]`. */
 export class InvalidSubmissionIdError extends BadRequestError {
   static override readonly code: string = "invalid_submission_id";
@@ -577,6 +584,7 @@ export const ERROR_CLASSES: Readonly<Record<ErrorCode, typeof ServerError>> = {
   invalid_board_id: InvalidBoardIdError,
   invalid_player_id: InvalidPlayerIdError,
   invalid_season_id: InvalidSeasonIdError,
+  reserved_season: ReservedSeasonError,
   invalid_submission_id: InvalidSubmissionIdError,
   invalid_score: InvalidScoreError,
   score_out_of_range: ScoreOutOfRangeError,

@@ -268,6 +268,12 @@ export interface components {
              * @default false
              */
             replayed: boolean;
+            /**
+             * Percentile
+             * @description The share of the ladder at or below `rank`, in percent (4 decimals); absent without a rank.
+             * @default null
+             */
+            percentile: number | null;
         };
         /** AroundPage */
         AroundPage: {
@@ -285,10 +291,27 @@ export interface components {
              * @description Entries in the season.
              */
             total: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
             /** Player */
             player: string;
             /** Entries */
             entries: components["schemas"]["Entry"][];
+            /**
+             * Prev Cursor
+             * @description Pass as `cursor` for the entries above these, at this `as_of_seq`; null at the top.
+             * @default null
+             */
+            prev_cursor: string | null;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the entries below these, at this `as_of_seq`; null at the bottom.
+             * @default null
+             */
+            next_cursor: string | null;
         };
         /** AuditEntry */
         AuditEntry: {
@@ -387,6 +410,11 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+            tie_mode: components["schemas"]["TieMode"];
+            /** Tiers */
+            tiers: components["schemas"]["Tier"][] | null;
+            /** All Time */
+            all_time: boolean;
             /**
              * Created At
              * Format: date-time
@@ -403,6 +431,11 @@ export interface components {
             entries: number;
             /** As Of Seq */
             as_of_seq: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
         };
         /** BoardList */
         BoardList: {
@@ -448,6 +481,14 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** @default null */
+            tie_mode: components["schemas"]["TieMode"] | null;
+            /**
+             * Tiers
+             * @description The new tiers, best first (`null` clears them).
+             * @default null
+             */
+            tiers: components["schemas"]["Tier"][] | null;
         };
         /**
          * CreateBoard
@@ -479,18 +520,52 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /** @default ordinal */
+            tie_mode: components["schemas"]["TieMode"];
+            /**
+             * Tiers
+             * @description 1 to 16 tiers, best first, with strictly increasing `top_percent`; an entry gets the first tier it is within.
+             * @default null
+             */
+            tiers: components["schemas"]["Tier"][] | null;
+            /**
+             * All Time
+             * @description Keep an `all-time` ladder beside the seasons: each player's lifetime best (the latest score on `latest` boards, the lifetime total on `increment` boards), never reset. Fixed at creation.
+             * @default false
+             */
+            all_time: boolean;
         };
         /**
          * Entry
-         * @description One ladder entry with its exact rank (1 is first).
+         * @description One ladder entry with its exact rank (1 is first), its display rank by the board's
+         *     tie mode, its percentile and its tier.
          */
         Entry: {
             /** Player Id */
             player_id: string;
             /** Score */
             score: number;
-            /** Rank */
+            /**
+             * Rank
+             * @description The exact position in the total order.
+             */
             rank: number;
+            /**
+             * Display Rank
+             * @description The rank to show, by the board's `tie_mode`: the exact rank (`ordinal`), 1 + the entries with a better score (`competition`) or 1 + the distinct better scores (`dense`).
+             */
+            display_rank: number;
+            /**
+             * Percentile
+             * @description The share of the ladder ranked at or below `rank`, in percent, rounded to 4 decimals: 100 * (total - rank + 1) / total.
+             */
+            percentile: number;
+            /**
+             * Tier
+             * @description The first of the board's tiers this rank is within.
+             * @default null
+             */
+            tier: string | null;
             /**
              * Achieved At
              * Format: date-time
@@ -539,8 +614,27 @@ export interface components {
             player_id: string;
             /** Score */
             score: number;
-            /** Rank */
+            /**
+             * Rank
+             * @description The exact position in the total order.
+             */
             rank: number;
+            /**
+             * Display Rank
+             * @description The rank to show, by the board's `tie_mode`: the exact rank (`ordinal`), 1 + the entries with a better score (`competition`) or 1 + the distinct better scores (`dense`).
+             */
+            display_rank: number;
+            /**
+             * Percentile
+             * @description The share of the ladder ranked at or below `rank`, in percent, rounded to 4 decimals: 100 * (total - rank + 1) / total.
+             */
+            percentile: number;
+            /**
+             * Tier
+             * @description The first of the board's tiers this rank is within.
+             * @default null
+             */
+            tier: string | null;
             /**
              * Achieved At
              * Format: date-time
@@ -574,6 +668,11 @@ export interface components {
              * @description Entries in the season.
              */
             total: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
             /**
              * Entries
              * @description The listed players with an entry, in rank order.
@@ -672,6 +771,11 @@ export interface components {
              * @description Entries in the season.
              */
             total: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
             entry: components["schemas"]["Entry"];
             /** Percentile */
             percentile: number;
@@ -809,6 +913,11 @@ export interface components {
             ended_at: string | null;
             /** Entries */
             entries: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
         };
         /** SeasonList */
         SeasonList: {
@@ -816,6 +925,11 @@ export interface components {
             board: string;
             /** Seasons */
             seasons: components["schemas"]["SeasonInfo"][];
+            /**
+             * Next Reset At
+             * @description When the board's current season ends (UTC); null if it never resets.
+             */
+            next_reset_at: string | null;
         };
         /**
          * SetMetadata
@@ -852,6 +966,22 @@ export interface components {
              */
             scores: components["schemas"]["ScoreLine"][];
         };
+        /**
+         * TieMode
+         * @description How entries with equal scores are shown (``display_rank``); ``rank`` stays exact.
+         * @enum {string}
+         */
+        TieMode: "ordinal" | "competition" | "dense";
+        /**
+         * Tier
+         * @description A named cut-off: the entries ranked within the top ``top_percent`` of the ladder.
+         */
+        Tier: {
+            /** Name */
+            name: string;
+            /** Top Percent */
+            top_percent: number;
+        };
         /** TopPage */
         TopPage: {
             /** Board */
@@ -868,6 +998,11 @@ export interface components {
              * @description Entries in the season.
              */
             total: number;
+            /**
+             * Next Reset At
+             * @description When the current season ends and the next starts (UTC); null when the board never resets, and for a past season or the all-time ladder.
+             */
+            next_reset_at: string | null;
             /** Entries */
             entries: components["schemas"]["Entry"][];
             /**
@@ -1704,8 +1839,10 @@ export interface operations {
                 season?: string;
                 /** @description Read your writes: answer as of this board seq or later (a write's `seq`, or a created board's `as_of_seq`). The read waits up to 0.5 s for the replica to catch up, then reads the primary. */
                 min_seq?: number;
-                /** @description Entries on each side. */
+                /** @description Entries on each side; with `cursor`, the entries of the page (at least 1). */
                 k?: number;
+                /** @description The `prev_cursor` (entries above) or `next_cursor` (entries below) of an earlier around page: the page is read at that page's `as_of_seq`. */
+                cursor?: string;
             };
             header?: {
                 /** @description An ETag of an earlier answer: 304 when it still matches. */

@@ -39,6 +39,7 @@ export type ErrorCode = (
   | "invalid_board_id"
   | "invalid_player_id"
   | "invalid_season_id"
+  | "reserved_season"
   | "invalid_submission_id"
   | "invalid_score"
   | "score_out_of_range"
@@ -227,6 +228,10 @@ export interface AckResult {
   total?: number;
   improved: boolean;
   replayed: boolean;
+  /**
+   * The share of the ladder at or below `rank`, in percent (4 decimals); absent without a rank.
+   */
+  percentile?: number;
 }
 export interface ErrorFrame {
   type: "error";
@@ -272,11 +277,22 @@ export interface SnapshotFrame {
   total: number;
   entries: ViewEntry[];
   me?: ViewEntry;
+  /**
+   * When the current season ends and the next starts (UTC); absent when the board never resets, and for a past season or the all-time ladder.
+   */
+  next_reset_at?: string;
 }
+/**
+ * An entry of a view: its exact rank, its display rank by the board's tie mode, its
+ * percentile (of the exact rank) and its tier (absent when none applies).
+ */
 export interface ViewEntry {
   player: string;
   score: number;
   rank: number;
+  display_rank: number;
+  percentile: number;
+  tier?: string;
 }
 export interface UnsubscribedFrame {
   type: "unsubscribed";
