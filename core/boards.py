@@ -114,8 +114,8 @@ class BoardSpec(BaseModel):
     all_time: bool = Field(
         default=False,
         description="Keep an `all-time` ladder beside the seasons: each player's lifetime "
-        "best (the latest score on `latest` boards, the lifetime total on `increment` "
-        "boards), never reset. Fixed at creation.",
+        "best (on `latest` boards too), or the lifetime total on `increment` boards, never "
+        "reset. Fixed at creation.",
     )
 
     @model_validator(mode="after")

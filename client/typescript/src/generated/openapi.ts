@@ -530,7 +530,7 @@ export interface components {
             tiers: components["schemas"]["Tier"][] | null;
             /**
              * All Time
-             * @description Keep an `all-time` ladder beside the seasons: each player's lifetime best (the latest score on `latest` boards, the lifetime total on `increment` boards), never reset. Fixed at creation.
+             * @description Keep an `all-time` ladder beside the seasons: each player's lifetime best (on `latest` boards too), or the lifetime total on `increment` boards, never reset. Fixed at creation.
              * @default false
              */
             all_time: boolean;
