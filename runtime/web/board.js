@@ -9,6 +9,7 @@
 import {
   LivePage,
   describeError,
+  followResets,
   formatScore,
   isFatal,
   pageConfig,
@@ -129,18 +130,7 @@ function show(state) {
   document.body.dataset.seq = String(state.seq);
 }
 
-async function refreshDetail() {
-  // the season rolls at the reset: a moment later the board reports its next one
-  setTimeout(async () => {
-    try {
-      const detail = await restOf(config).board(board);
-      document.getElementById("season").textContent = detail.season;
-      showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
-    } catch {
-      // the live view carries on; the next snapshot brings the countdown back
-    }
-  }, 2000);
-}
+const refreshDetail = followResets(config, board);
 
 async function main() {
   if (!config.token) {

@@ -163,6 +163,24 @@ export function showCountdown(el, nextResetAt, onDue) {
   tick();
 }
 
+/** What a page runs when its countdown reaches zero: the season rolls at the reset, so a
+ * moment later the board reports its new season (into `#season`) and its next reset (into
+ * `#reset`, counting down again). */
+export function followResets(config, board) {
+  const refresh = () => {
+    setTimeout(async () => {
+      try {
+        const detail = await restOf(config).board(board);
+        document.getElementById("season").textContent = detail.season;
+        showCountdown(document.getElementById("reset"), detail.next_reset_at, refresh);
+      } catch {
+        // the live view carries on; the next snapshot brings the countdown back
+      }
+    }, 2000);
+  };
+  return refresh;
+}
+
 export function formatScore(score) {
   return Number(score).toLocaleString("en-US");
 }

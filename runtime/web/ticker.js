@@ -10,6 +10,7 @@ import {
   LivePage,
   claimsOf,
   describeError,
+  followResets,
   formatScore,
   isFatal,
   pageConfig,
@@ -177,18 +178,7 @@ function showNeighbours(state) {
   nameMoment();
 }
 
-async function refreshDetail() {
-  // the season rolls at the reset: a moment later the board reports its next one
-  setTimeout(async () => {
-    try {
-      const detail = await restOf(config).board(board);
-      document.getElementById("season").textContent = detail.season;
-      showCountdown(document.getElementById("reset"), detail.next_reset_at, refreshDetail);
-    } catch {
-      // the live view carries on; the next snapshot brings the countdown back
-    }
-  }, 2000);
-}
+const refreshDetail = followResets(config, board);
 
 async function main() {
   if (!config.token) {
