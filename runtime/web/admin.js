@@ -13,6 +13,9 @@ import { claimsOf, describeError, formatScore, showProblem } from "./live.js";
 
 const AUDIT_PAGE = 20;
 const RESETS = new Set(["daily", "weekly", "monthly"]);
+const TIERS_MAX = 16;
+const TIER_NAME_MAX = 32;
+const TIERS_FORMAT = "write tiers as name:top percent, comma-separated, best first (e.g. Gold:1, Silver:10, Bronze:50)";
 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
@@ -108,6 +111,43 @@ function intOrNull(input) {
   return number;
 }
 
+/** A board's tiers as the console writes them: `Gold:1, Silver:10`; "" for none. */
+function tiersText(tiers) {
+  return (tiers || []).map((t) => `${t.name}:${t.top_percent}`).join(", ");
+}
+
+/** The tiers typed into an input (`Gold:1, Silver:10, Bronze:50`), checked as the service
+ * checks them; null when empty. A bad list is refused here with what is wrong. */
+function tiersOf(input) {
+  const text = input.value.trim();
+  if (text === "") return null;
+  const parts = text.split(",").map((part) => part.trim());
+  if (parts.length > TIERS_MAX) throw new Error(`at most ${TIERS_MAX} tiers, got ${parts.length}: ${TIERS_FORMAT}`);
+  const tiers = [];
+  for (const part of parts) {
+    const colon = part.lastIndexOf(":");
+    const name = colon < 0 ? part : part.slice(0, colon).trim();
+    const percent = colon < 0 ? "" : part.slice(colon + 1).trim();
+    if (part === "" || colon < 0 || name === "" || percent === "") {
+      throw new Error(`tier "${part}" is not name:top percent; ${TIERS_FORMAT}`);
+    }
+    if (name.length > TIER_NAME_MAX || /[\x00-\x1f]/.test(name)) {
+      throw new Error(`tier name "${name}" must be 1 to ${TIER_NAME_MAX} characters, without control characters`);
+    }
+    const top = Number(percent);
+    if (!/^\d*\.?\d+$/.test(percent) || !(top > 0 && top <= 100)) {
+      throw new Error(`tier ${name}: top percent "${percent}" must be a number above 0 and at most 100`);
+    }
+    if (tiers.some((t) => t.name === name)) throw new Error(`tier name "${name}" is used twice`);
+    const last = tiers[tiers.length - 1];
+    if (last && top <= last.top_percent) {
+      throw new Error(`tier ${name} (${percent}) must have a larger top percent than ${last.name} (${last.top_percent}): tiers go best first`);
+    }
+    tiers.push({ name, top_percent: top });
+  }
+  return tiers;
+}
+
 // --- the token ------------------------------------------------------------------------
 
 function askForToken(message) {
@@ -167,6 +207,9 @@ async function loadBoards() {
     cell(row, formatScore(detail.entries), "entries").dataset.entries = String(detail.entries);
     cell(row, `${formatScore(detail.min_score)} … ${formatScore(detail.max_score)}`, "bounds");
     cell(row, detail.reset || "never", "reset");
+    cell(row, detail.tie_mode, "tie-mode");
+    cell(row, tiersText(detail.tiers) || "none", "tiers");
+    cell(row, detail.all_time ? "yes" : "no", "all-time");
     const actions = cell(row, "");
     actions.replaceChildren(
       button("Configure", "configure", () => startConfigure(detail)),
@@ -190,6 +233,10 @@ function startConfigure(detail) {
     $(id).dataset.shown = String(value);
   }
   $("configure-reset").value = "keep";
+  $("configure-tie-mode").value = detail.tie_mode;
+  $("configure-tie-mode").dataset.shown = detail.tie_mode;
+  $("configure-tiers").value = tiersText(detail.tiers);
+  $("configure-tiers").dataset.shown = tiersText(detail.tiers);
   form.hidden = false;
 }
 
@@ -209,6 +256,10 @@ $("configure-form").addEventListener("submit", async (event) => {
     }
     const reset = $("configure-reset").value;
     if (reset !== "keep") change.reset = RESETS.has(reset) ? reset : null;
+    const tieMode = $("configure-tie-mode").value;
+    if (tieMode !== $("configure-tie-mode").dataset.shown) change.tie_mode = tieMode;
+    // Emptied, the tiers are cleared (null); otherwise the list replaces the board's.
+    if ($("configure-tiers").value.trim() !== $("configure-tiers").dataset.shown) change.tiers = tiersOf($("configure-tiers"));
     return rest.call("PATCH", `/v1/boards/${enc(board)}`, { body: change });
   });
   if (saved) {
@@ -255,10 +306,16 @@ $("create-form").addEventListener("submit", async (event) => {
     if (min !== null) spec.min_score = min;
     if (max !== null) spec.max_score = max;
     if (RESETS.has($("create-reset").value)) spec.reset = $("create-reset").value;
+    if ($("create-tie-mode").value !== "ordinal") spec.tie_mode = $("create-tie-mode").value;
+    const tiers = tiersOf($("create-tiers"));
+    if (tiers !== null) spec.tiers = tiers;
+    if ($("create-all-time").checked) spec.all_time = true;
     return rest.call("POST", "/v1/boards", { body: spec });
   });
   if (created) {
     $("create-id").value = "";
+    $("create-tiers").value = "";
+    $("create-all-time").checked = false;
     await reload(loadBoards);
   }
 });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote
 
@@ -9,7 +10,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from core.boards import SCORE_MAX, BoardSpec, ResetSchedule
+from core.boards import SCORE_MAX, BoardSpec, ResetSchedule, TieMode
 from core.errors import Forbidden
 from core.ids import PlayerId
 from core.ranking import ScoreInput
@@ -168,6 +169,90 @@ async def test_a_refused_change_shows_the_services_error_code(
     await page.fill("#create-id", "arena")
     await page.click("#create-form button[type=submit]")
     await expect(page.locator("#problem")).to_contain_text("board_exists")
+
+
+async def test_create_a_board_with_tie_mode_tiers_and_an_all_time_ladder(
+    web_runtime: LocalRuntime, screen: Screen
+) -> None:
+    """Tie mode, tiers typed as `name:percent` and the all-time ladder set on the create
+    form reach the service (read back over REST) and show in the boards table."""
+    rt, page = web_runtime, screen.page
+    await open_console(page, rt)
+    await page.fill("#create-id", "cup")
+    await page.select_option("#create-tie-mode", "competition")
+    await page.fill("#create-tiers", "Gold:1, Silver:10, Bronze:50")
+    await page.check("#create-all-time")
+    await page.click("#create-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("Created cup")
+    row = page.locator("#boards tbody tr[data-board='cup']")
+    await expect(row.locator(".tie-mode")).to_have_text("competition")
+    await expect(row.locator(".tiers")).to_have_text("Gold:1, Silver:10, Bronze:50")
+    await expect(row.locator(".all-time")).to_have_text("yes")
+    await expect(page.locator("#boards tbody tr[data-board='arena'] .all-time")).to_have_text("no")
+
+    headers = {"Authorization": f"Bearer {admin_token(rt)}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(f"{rt.http_url}/v1/boards/cup") as r,
+    ):
+        assert r.status == 200, await r.text()
+        detail = await r.json()
+    assert detail["tie_mode"] == "competition"
+    assert detail["tiers"] == [
+        {"name": "Gold", "top_percent": 1},
+        {"name": "Silver", "top_percent": 10},
+        {"name": "Bronze", "top_percent": 50},
+    ]
+    assert detail["all_time"] is True
+
+
+async def test_configure_tiers_on_an_existing_board(
+    web_runtime: LocalRuntime, screen: Screen
+) -> None:
+    """Tiers the page cannot parse are refused on the page with what is wrong, before any
+    request; good ones are sent alone (the tie mode is left as stored) and shown; emptying
+    the field clears them."""
+    rt, page = web_runtime, screen.page
+    await rt.store.create_board(BoardSpec(id="league", tie_mode=TieMode.DENSE))
+    await open_console(page, rt)
+    row = page.locator("#boards tbody tr[data-board='league']")
+    await expect(row.locator(".tiers")).to_have_text("none")
+    await row.locator("button.configure").click()
+    await expect(page.locator("#configure-tie-mode")).to_have_value("dense")
+    await expect(page.locator("#configure-tiers")).to_have_value("")
+
+    patches: list[str | None] = []
+    page.on("request", lambda q: patches.append(q.post_data) if q.method == "PATCH" else None)
+    for typed, problem in [
+        ("Gold 1", "is not name:top percent"),
+        ("Gold:1, Silver:abc", "must be a number above 0 and at most 100"),
+        ("Gold:10, Silver:5", "must have a larger top percent than Gold"),
+        ("Gold:1, Gold:5", "used twice"),
+    ]:
+        await page.fill("#configure-tiers", typed)
+        await page.click("#configure-form button[type=submit]")
+        await expect(page.locator("#problem")).to_contain_text(problem)
+        await expect(page.locator("#configure-form")).to_be_visible()
+    assert patches == []
+    assert (await rt.store.get_board("league")).tiers is None
+
+    await page.fill("#configure-tiers", "Top:5,Rest:100")
+    await page.click("#configure-form button[type=submit]")
+    await expect(page.locator("#notice")).to_have_text("Saved league.")
+    await expect(row.locator(".tiers")).to_have_text("Top:5, Rest:100")
+    assert [json.loads(p or "{}") for p in patches] == [
+        {"tiers": [{"name": "Top", "top_percent": 5}, {"name": "Rest", "top_percent": 100}]}
+    ]
+    board = await rt.store.get_board("league")
+    assert [(t.name, t.top_percent) for t in board.tiers or []] == [("Top", 5), ("Rest", 100)]
+    assert board.tie_mode is TieMode.DENSE
+
+    await row.locator("button.configure").click()
+    await expect(page.locator("#configure-tiers")).to_have_value("Top:5, Rest:100")
+    await page.fill("#configure-tiers", "")
+    await page.click("#configure-form button[type=submit]")
+    await expect(row.locator(".tiers")).to_have_text("none")
+    assert (await rt.store.get_board("league")).tiers is None
 
 
 # --- moderation: the flows over the moderation routes ----------------------------------
