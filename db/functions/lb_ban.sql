@@ -1,6 +1,6 @@
 -- Ban a player on one board (p_board) or on every board (p_board NULL), as an admin.
 --
--- Under the boards' sequencing locks, held exclusively (lb_lock_boards.sql), the ban is
+-- Under the boards' sequencing locks, held exclusively (lb_lock_scope.sql), the ban is
 -- recorded and the player's entries of every season of the covered boards move to
 -- lb_hidden_entry as removals (lb_take_entries: exact rank deltas and removal events),
 -- so from this commit on no read, rank or total counts them, and lb_submit refuses the
@@ -20,14 +20,7 @@ DECLARE
     t_boards text[];
     t_events bigint[];
 BEGIN
-    IF p_board IS NULL THEN
-        boards := ARRAY(SELECT b.board_id FROM lb_board b ORDER BY b.board_id);
-    ELSIF EXISTS (SELECT 1 FROM lb_board b WHERE b.board_id = p_board) THEN
-        boards := ARRAY[p_board];
-    ELSE
-        RAISE EXCEPTION 'unknown board %', quote_literal(p_board) USING ERRCODE = 'LB404';
-    END IF;
-    PERFORM lb_lock_boards(boards);
+    boards := lb_lock_scope(p_board);
 
     INSERT INTO lb_ban AS x (player_id, board_id, reason, actor)
     VALUES (p_player, p_board, p_reason, p_actor)

@@ -38,7 +38,7 @@ DECLARE
     n_audit    integer;
     r          jsonb;
 BEGIN
-    PERFORM lb_lock_boards(ARRAY(SELECT b.board_id FROM lb_board b));
+    PERFORM lb_lock_scope(NULL);
 
     SELECT array_agg(t.board_id), array_agg(t.event_id) INTO t_boards, t_events
       FROM lb_take_entries(

@@ -1,5 +1,5 @@
 -- Lift a player's ban on one board (p_board) or their ban on every board (p_board NULL),
--- as an admin. Under the boards' sequencing locks, held exclusively (lb_lock_boards.sql),
+-- as an admin. Under the boards' sequencing locks, held exclusively (lb_lock_scope.sql),
 -- the ban goes and the player's hidden entries come back, unchanged, on every board no
 -- other ban of theirs still covers (lb_restore_entries: exact rank deltas and arrival
 -- events). Lifting a ban that is not there changes nothing. The action is audited.
@@ -17,14 +17,7 @@ DECLARE
     t_boards  text[];
     t_events  bigint[];
 BEGIN
-    IF p_board IS NULL THEN
-        boards := ARRAY(SELECT b.board_id FROM lb_board b ORDER BY b.board_id);
-    ELSIF EXISTS (SELECT 1 FROM lb_board b WHERE b.board_id = p_board) THEN
-        boards := ARRAY[p_board];
-    ELSE
-        RAISE EXCEPTION 'unknown board %', quote_literal(p_board) USING ERRCODE = 'LB404';
-    END IF;
-    PERFORM lb_lock_boards(boards);
+    boards := lb_lock_scope(p_board);
 
     DELETE FROM lb_ban x WHERE x.player_id = p_player AND x.board_id IS NOT DISTINCT FROM p_board;
     was := FOUND;
